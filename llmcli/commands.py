@@ -1,0 +1,197 @@
+"""What each CLI command does, apart from parsing (which is ``cli``).
+
+Imported only when a command runs, so ``--help`` never pays for it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from . import config as C
+from . import status
+from .errors import ConfigError, UsageError
+
+
+def _stdout(text: str) -> None:
+    """Write a command's answer to stdout (UTF-8 whatever the locale)."""
+    from .render import RawWriter
+
+    writer = RawWriter()
+    writer.feed(text)
+    writer.finish()
+
+
+# -- the default command --------------------------------------------------------
+
+
+def run_once(
+    *,
+    words: Sequence[str],
+    files: Sequence[str],
+    profile_name: str | None,
+    model: str | None,
+    temperature: float | None,
+    max_tokens: int | None,
+    system: str | None,
+    timeout: float | None,
+    output: str | None,
+    as_json: bool,
+    raw: bool,
+    markdown: bool,
+    show_usage: bool,
+    config_path: str | None,
+) -> None:
+    from . import render
+    from .inputs import gather
+    from .prompt import DEFAULT_SYSTEM, user_message
+    from .providers.base import Message, Request
+    from .session import complete, endpoint_for
+
+    if as_json and raw:
+        raise UsageError("--json and --raw do not go together")
+    config = C.load(config_path)
+    profile = config.select(profile_name)
+    inputs = gather(words, files)
+    request = Request(
+        messages=(Message("user", user_message(inputs)),),
+        model=model or profile.model,
+        system=system if system is not None else (profile.system if profile.system is not None else DEFAULT_SYSTEM),
+        temperature=temperature if temperature is not None else profile.temperature,
+        max_tokens=max_tokens if max_tokens is not None else profile.max_tokens,
+    )
+    if output:
+        _check_output_path(output)
+    endpoint = endpoint_for(profile, timeout=timeout, config_path=config.path)
+    mode = render.choose_mode(raw=raw, markdown=markdown, silent=as_json or bool(output))
+    writer = render.make_writer(mode)
+
+    def on_retry(err, wait: float, attempt: int) -> None:
+        status.note(f"{err.kind} ({'HTTP ' + str(err.status) if err.status else 'no answer'}); "
+                    f"retry {attempt}/{profile.retries} in {wait:.1f} s")
+
+    answer = complete(endpoint, request, retries=profile.retries, writer=writer, on_retry=on_retry)
+
+    if output:
+        from .atomic import atomic_write_text
+
+        text = answer.text if answer.text.endswith("\n") or not answer.text else answer.text + "\n"
+        atomic_write_text(output, text)
+        if _stderr_is_terminal():
+            status.note(f"wrote {output} ({len(text.encode())} bytes)")
+    if as_json:
+        _stdout(json.dumps(answer.as_json(), ensure_ascii=False))
+    if show_usage:
+        u = (answer.usage.as_dict() if answer.usage else {})
+        tokens = (
+            f"{u.get('input_tokens')} in + {u.get('output_tokens')} out = {u.get('total_tokens')} tokens"
+            if answer.usage else "usage not reported"
+        )
+        status.note(f"{tokens} · {answer.seconds:.2f} s · {answer.profile} ({answer.model or 'default model'})")
+    if answer.finish_reason in ("length", "max_tokens", "MAX_TOKENS"):
+        status.warn("the answer was cut at the token limit (raise --max-tokens)")
+
+
+def _check_output_path(output: str) -> None:
+    path = Path(output)
+    if path.is_dir():
+        raise UsageError(f"-o {output}: is a directory")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"-o {output}: directory {parent} does not exist")
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# -- profiles and models ----------------------------------------------------------
+
+
+def list_profiles(config_path: str | None) -> None:
+    from .providers import KINDS
+
+    config = C.load(config_path)
+    default = config.select().name
+    rows = [("", "NAME", "PROVIDER", "MODEL", "BASE URL", "KEY")]
+    for p in config.profiles.values():
+        rows.append((
+            "*" if p.name == default else "",
+            p.name,
+            KINDS[p.provider].name,
+            p.model or "(server default)",
+            p.base_url or "",
+            p.key_status(),
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    _stdout("\n".join(lines) + "\n")
+    if not config.exists:
+        status.note(f"no config file at {config.path}: built-in profiles only (llmcli config init)")
+
+
+def list_models(config_path: str | None, profile_name: str | None) -> None:
+    from .providers import backend_for
+    from .session import endpoint_for
+
+    config = C.load(config_path)
+    profile = config.select(profile_name)
+    backend = backend_for(endpoint_for(profile, config_path=config.path))
+    ids = backend.list_models()
+    _stdout("".join(f"{i}\n" for i in ids))
+
+
+# -- config -----------------------------------------------------------------------
+
+
+def config_path(explicit: str | None) -> None:
+    path = C.config_path(explicit)
+    _stdout(f"{path}\n")
+    if not path.exists():
+        status.note("the file does not exist yet (llmcli config init)")
+
+
+def config_show(explicit: str | None) -> None:
+    import tomli_w
+
+    config = C.load(explicit)
+    where = str(config.path) + ("" if config.exists else " (missing: built-in profiles only)")
+    _stdout(f"# {where}\n" + tomli_w.dumps(C.masked_dict(config)))
+
+
+def config_init(explicit: str | None, *, force: bool, profile: str | None) -> None:
+    path = C.config_path(explicit)
+    if path.exists() and not force:
+        raise ConfigError(f"{path}: already exists (use --force to overwrite)")
+    builtins = C.Config(path, False, None, C.builtin_profiles())
+    name = profile or builtins.detect_default()
+    if name not in builtins.profiles:
+        builtins.profile(name)  # raises the "unknown profile" error with the list
+    path.parent.mkdir(parents=True, exist_ok=True)
+    C.write_atomic(path, C.starter_toml(name), mode=0o600)
+    status.note(f"wrote {path} (default profile: {name})")
+
+
+def config_validate(explicit: str | None) -> None:
+    config = C.load(explicit, strict=False)
+    if not config.exists:
+        _stdout(f"{config.path}: no file; built-in profiles only — nothing to check\n")
+        return
+    if config.problems:
+        for problem in config.problems:
+            status.error(problem)
+        raise SystemExitCode(2)
+    _stdout(f"{config.path}: ok ({len(config.profiles)} profiles)\n")
+
+
+class SystemExitCode(UsageError):
+    """Problems already reported line by line; exit non-zero without another message."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__("")
+        self.exit_code = code

@@ -1,0 +1,89 @@
+"""Provider kinds and the registry that loads their backends lazily.
+
+This module is imported on every start (config validation needs the kinds),
+so it must stay cheap: it names backend modules as strings and imports one
+only in :func:`backend_for`, when a call is actually made.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .base import Backend, Endpoint
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What llmcli knows of one provider kind before any SDK is loaded."""
+
+    name: str
+    module: str  # llmcli.providers.<module>
+    label: str
+    base_url: str | None
+    key_env: tuple[str, ...] = ()  # first one set wins
+    model: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    needs_key: bool = True
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("openai", "openai_compat", "OpenAI", "https://api.openai.com/v1",
+             ("OPENAI_API_KEY",), "gpt-4.1-mini"),
+        Kind("lmstudio", "openai_compat", "LM Studio", "http://localhost:1234/v1",
+             (), None, needs_key=False),
+        Kind("groq", "openai_compat", "Groq", "https://api.groq.com/openai/v1",
+             ("GROQ_API_KEY",), "llama-3.3-70b-versatile"),
+        Kind("openrouter", "openai_compat", "OpenRouter", "https://openrouter.ai/api/v1",
+             ("OPENROUTER_API_KEY",), "openai/gpt-4.1-mini",
+             headers={"HTTP-Referer": "https://github.com/llmcli/llmcli", "X-Title": "llmcli"}),
+        Kind("deepseek", "openai_compat", "DeepSeek", "https://api.deepseek.com/v1",
+             ("DEEPSEEK_API_KEY",), "deepseek-chat"),
+        # Any other server speaking the OpenAI chat API (vLLM, llama.cpp, Ollama...):
+        # base_url is required, a key optional.
+        Kind("openai-compatible", "openai_compat", "OpenAI-compatible", None,
+             (), None, needs_key=False),
+        Kind("anthropic", "anthropic", "Anthropic", "https://api.anthropic.com",
+             ("ANTHROPIC_API_KEY",), "claude-haiku-4-5"),
+        Kind("gemini", "gemini", "Google Gemini", "https://generativelanguage.googleapis.com",
+             ("GEMINI_API_KEY", "GOOGLE_API_KEY"), "gemini-2.5-flash"),
+        Kind("mistral", "mistral", "Mistral", "https://api.mistral.ai",
+             ("MISTRAL_API_KEY",), "mistral-small-latest"),
+        Kind("dashscope", "dashscope", "Qwen / DashScope", "https://dashscope-intl.aliyuncs.com/api/v1",
+             ("DASHSCOPE_API_KEY",), "qwen-plus"),
+    )
+}
+
+# Names users may write for a kind.
+KIND_ALIASES = {"qwen": "dashscope", "google": "gemini", "openai_compatible": "openai-compatible"}
+
+# Built-in profile name -> kind.  The order is the auto-detection order for the
+# default profile ("the first built-in whose key variable is set").
+BUILTIN_PROFILES: dict[str, str] = {
+    "openai": "openai",
+    "groq": "groq",
+    "openrouter": "openrouter",
+    "deepseek": "deepseek",
+    "anthropic": "anthropic",
+    "gemini": "gemini",
+    "mistral": "mistral",
+    "qwen": "dashscope",
+    "lmstudio": "lmstudio",
+}
+
+
+def canonical_kind(name: str) -> str | None:
+    """The kind a user-written provider name means, or None if unknown."""
+    name = name.strip().lower()
+    name = KIND_ALIASES.get(name, name)
+    return name if name in KINDS else None
+
+
+def backend_for(endpoint: "Endpoint") -> "Backend":
+    """Import the backend module of the endpoint's kind (and so its SDK) and build it."""
+    module = importlib.import_module(f"{__name__}.{KINDS[endpoint.kind].module}")
+    return module.Backend(endpoint)

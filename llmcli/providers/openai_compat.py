@@ -1,0 +1,127 @@
+"""OpenAI, LM Studio, Groq, OpenRouter, DeepSeek and any OpenAI-compatible server, via the openai SDK.
+
+Groq goes through this backend too: its API is OpenAI's chat API under
+``/openai/v1``, and one SDK for five providers keeps start-up and behaviour
+uniform (the groq SDK differs only in where it reports streamed usage).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from .. import errors as E
+from .base import Done, Endpoint, Event, Request, TextDelta, Usage
+from .common import Errors, header_retry_after, provider_message
+
+# Servers that take OpenAI's newer name for the output cap.  Reasoning models
+# on api.openai.com reject max_tokens; every other server here knows max_tokens.
+_MAX_COMPLETION_TOKENS_KINDS = {"openai"}
+# Key the SDK insists on having even where the server checks none (LM Studio, vLLM).
+_PLACEHOLDER_KEY = "not-needed"
+
+
+class Backend:
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.errors = Errors(endpoint)
+        self._client: Any = None
+
+    # -- SDK plumbing -------------------------------------------------------
+
+    def client(self) -> Any:
+        if self._client is None:
+            import openai
+
+            e = self.endpoint
+            with E.map_exceptions(self.mapping()):
+                self._client = openai.OpenAI(
+                    api_key=e.api_key or _PLACEHOLDER_KEY,
+                    base_url=e.base_url,
+                    max_retries=0,  # retries are ours (llmcli.retry)
+                    timeout=openai.Timeout(e.timeout, connect=min(10.0, e.timeout)),
+                    default_headers=e.headers or None,
+                )
+        return self._client
+
+    def mapping(self) -> dict[type[BaseException], Any]:
+        import openai
+
+        return {
+            **self.errors.transport_mapping(),
+            openai.APIStatusError: self._status_error,
+            openai.APITimeoutError: self.errors.timeout,
+            openai.APIConnectionError: self._connection_error,
+            openai.APIError: self._stream_error,
+            openai.OpenAIError: lambda exc: self.errors.make(E.ProviderError, str(exc)),
+        }
+
+    def _status_error(self, exc: Any) -> E.ProviderError:
+        message = provider_message(exc.body, fallback=getattr(exc, "message", "") or "")
+        retry_after = header_retry_after(getattr(exc.response, "headers", None))
+        return self.errors.status(exc.status_code, message, retry_after)
+
+    def _connection_error(self, exc: Any) -> E.ProviderError:
+        cause = exc.__cause__ or exc.__context__
+        cut = type(cause).__name__ in ("RemoteProtocolError", "ReadError")
+        return self.errors.cut(exc) if cut else self.errors.connection(cause or exc)
+
+    def _stream_error(self, exc: Any) -> E.ProviderError:
+        message = provider_message(getattr(exc, "body", None), fallback=getattr(exc, "message", str(exc)))
+        return self.errors.make(E.StreamError, message)
+
+    # -- the protocol -------------------------------------------------------
+
+    def stream(self, request: Request) -> Iterator[Event]:
+        import openai
+
+        params = self._params(request, openai)
+        with E.map_exceptions(self.mapping()):
+            client = self.client()
+            try:
+                chunks = client.chat.completions.create(**params)
+            except openai.BadRequestError as exc:
+                # A few servers reject stream_options; usage is optional, the answer is not.
+                if "stream_options" not in str(exc.body) + str(exc.message):
+                    raise
+                params.pop("stream_options")
+                chunks = client.chat.completions.create(**params)
+            usage = None
+            finish = None
+            model = None
+            with chunks:
+                for chunk in chunks:
+                    model = getattr(chunk, "model", None) or model
+                    if chunk.usage is not None:
+                        usage = chunk.usage
+                    for choice in chunk.choices or ():
+                        text = choice.delta.content if choice.delta else None
+                        if text:
+                            yield TextDelta(text)
+                        if choice.finish_reason:
+                            finish = choice.finish_reason
+        if usage is not None:
+            yield Usage(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
+        yield Done(finish, model)
+
+    def _params(self, request: Request, openai: Any) -> dict[str, Any]:
+        messages = []
+        if request.system:
+            messages.append({"role": "system", "content": request.system})
+        messages.extend({"role": m.role, "content": m.content} for m in request.messages)
+        params: dict[str, Any] = {
+            "messages": messages,
+            # LM Studio and llama.cpp serve the loaded model when none is named.
+            "model": request.model if request.model else openai.omit,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            key = "max_completion_tokens" if self.endpoint.kind in _MAX_COMPLETION_TOKENS_KINDS else "max_tokens"
+            params[key] = request.max_tokens
+        return params
+
+    def list_models(self) -> list[str]:
+        with E.map_exceptions(self.mapping()):
+            return sorted(model.id for model in self.client().models.list())

@@ -1,0 +1,139 @@
+"""Shared fixtures: an isolated user environment and ways to run the CLI as a user would.
+
+Every test runs with HOME, the config path and the data dirs pointed at a
+temp dir and every provider key variable removed, so no test can read a real
+config or key, or reach a real provider.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY_VARS = (
+    "OPENAI_API_KEY", "GROQ_API_KEY", "OPENROUTER_API_KEY", "DEEPSEEK_API_KEY", "ANTHROPIC_API_KEY",
+    "GEMINI_API_KEY", "GOOGLE_API_KEY", "MISTRAL_API_KEY", "DASHSCOPE_API_KEY", "ANTHROPIC_AUTH_TOKEN",
+)
+OTHER_VARS = (
+    "LLMCLI_PROFILE", "LLMCLI_CONFIG", "NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE",
+    "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL", "GOOGLE_GEMINI_BASE_URL", "DASHSCOPE_HTTP_BASE_URL",
+    "DASHSCOPE_BASE_URL", "COLUMNS", "LINES", "ANTHROPIC_CONFIG_DIR", "ANTHROPIC_PROFILE",
+)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    for var in KEY_VARS + OTHER_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local/share"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local/state"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    yield home
+
+
+@pytest.fixture
+def config_file(tmp_path, monkeypatch):
+    """Write a config (TOML text), point LLMCLI_CONFIG at it (mode 600), return its path."""
+
+    def write(text: str, *, mode: int = 0o600) -> Path:
+        path = tmp_path / "config.toml"
+        path.write_text(text, encoding="utf-8")
+        path.chmod(mode)
+        monkeypatch.setenv("LLMCLI_CONFIG", str(path))
+        return path
+
+    return write
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+    stdout_bytes: bytes = b""
+
+
+class _FakeStdin(io.TextIOWrapper):
+    def __init__(self, data: bytes, tty: bool) -> None:
+        super().__init__(io.BytesIO(data), encoding="utf-8")
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """Run ``llmcli.cli.main(args)`` in-process with its own stdin/stdout/stderr.
+
+    stdin is a pipe holding ``input`` when given, else an interactive terminal
+    (so nothing is read from it).  stdout and stderr are pipes (not TTYs).
+    """
+
+    def run(*args: str, input: str | bytes | None = None, env: dict[str, str] | None = None) -> Result:
+        from llmcli import cli as cli_module
+
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        data = input.encode() if isinstance(input, str) else (input or b"")
+        out_buf, err_buf = io.BytesIO(), io.BytesIO()
+        stdin = _FakeStdin(data, tty=input is None)
+        stdout = io.TextIOWrapper(out_buf, encoding="utf-8", write_through=True)
+        stderr = io.TextIOWrapper(err_buf, encoding="utf-8", write_through=True)
+        monkeypatch.setattr(sys, "stdin", stdin)
+        monkeypatch.setattr(sys, "stdout", stdout)
+        monkeypatch.setattr(sys, "stderr", stderr)
+        try:
+            code = cli_module.main(list(args))
+        except SystemExit as exc:  # main() returns; this only guards against a regression
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            stdout.flush()
+            stderr.flush()
+            monkeypatch.setattr(sys, "stdin", sys.__stdin__)
+            monkeypatch.setattr(sys, "stdout", sys.__stdout__)
+            monkeypatch.setattr(sys, "stderr", sys.__stderr__)
+        raw = out_buf.getvalue()
+        return Result(code, raw.decode("utf-8", "replace"), err_buf.getvalue().decode("utf-8", "replace"), raw)
+
+    return run
+
+
+def run_llmcli(*args: str, input: str | bytes | None = None, env: dict[str, str] | None = None,
+               timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run ``python -m llmcli`` in a subprocess, as a shell user would (stdout and stderr are pipes)."""
+    full_env = {**os.environ, **(env or {})}
+    full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
+    data = input.encode() if isinstance(input, str) else input
+    stdio = {"input": data} if data is not None else {"stdin": subprocess.DEVNULL}
+    return subprocess.run(
+        [sys.executable, "-m", "llmcli", *args],
+        **stdio,
+        capture_output=True,
+        env=full_env,
+        timeout=timeout,
+    )
+
+
+def assert_one_line_error(stderr: str, *needles: str) -> None:
+    """stderr is exactly one non-empty line, no traceback, containing every needle."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one stderr line, got: {stderr!r}"
+    assert "Traceback" not in stderr
+    for needle in needles:
+        assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
