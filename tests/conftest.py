@@ -137,3 +137,38 @@ def assert_one_line_error(stderr: str, *needles: str) -> None:
     assert "Traceback" not in stderr
     for needle in needles:
         assert needle in lines[0], f"{needle!r} not in {lines[0]!r}"
+
+
+@pytest.fixture
+def openai_server():
+    """A fake OpenAI-compatible server on 127.0.0.1 (streams "Hello from fake server!" by default)."""
+    from tests.fakes.openai_wire import make_server
+
+    with make_server() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_profile(config_file, openai_server):
+    """A config whose default profile 'fake' points at the fake server; returns the server."""
+    config_file(
+        f"""
+default_profile = "fake"
+
+[profiles.fake]
+provider = "openai-compatible"
+base_url = "{openai_server.url}/v1"
+model = "fake-model"
+retries = 0
+"""
+    )
+    return openai_server
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 with nothing listening (connection refused)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
