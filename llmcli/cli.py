@@ -45,7 +45,10 @@ class DefaultCommandGroup(TyperGroup):
         if first is None:
             if not _stdin_is_terminal():
                 args.append(DEFAULT_COMMAND)  # `echo text | llmcli`
-        elif first not in self.commands and first not in ("--help", "-h", "--version", "-V"):
+        elif (first not in self.commands or first == DEFAULT_COMMAND) and first not in (
+            "--help", "-h", "--version", "-V"
+        ):
+            # The default command's own name is text too: `llmcli run the tests` keeps "run".
             args.insert(index, DEFAULT_COMMAND)
         return super().parse_args(ctx, args)
 

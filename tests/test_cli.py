@@ -309,3 +309,13 @@ def test_models_command(cli, fake_profile):
     result = cli("models")
     assert result.code == 0 and result.stdout == "fake-model\nother-model\n"
     assert fake_profile.last.path == "/v1/models"
+
+
+def test_instruction_may_start_with_the_hidden_command_name(cli, fake_profile):
+    assert cli("run", "the", "tests").code == 0
+    assert user_content(fake_profile.last) == "run the tests"
+
+
+def test_double_dash_sends_a_command_name_as_text(cli, fake_profile):
+    assert cli("--", "profiles", "of", "people").code == 0
+    assert user_content(fake_profile.last) == "profiles of people"
