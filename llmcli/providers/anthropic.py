@@ -1,0 +1,162 @@
+"""Anthropic (Claude) via the anthropic SDK's Messages API.
+
+The SDK is imported only inside methods: ``import anthropic`` costs over a
+second (it loads every ``types`` module eagerly), so it must never be paid by
+a command that does not call Anthropic.
+
+Facts about anthropic 2.14.0 this relies on (see the project's providers notes):
+``temperature`` is no longer a keyword of ``messages.create`` (it goes in
+``extra_body``); ``max_tokens`` is required; an ``event: error`` inside a
+stream raises a generic ``APIStatusError`` with ``status_code == 200``; a
+stall mid-stream raises a raw ``httpx2.ReadTimeout`` (covered by
+``transport_mapping``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import warnings
+from typing import Any, Iterator
+
+from .. import errors as E
+from .base import Done, Endpoint, Event, Request, TextDelta, Usage
+from .common import Errors, header_retry_after, provider_message
+
+# The Messages API refuses a request without max_tokens.  When neither the
+# profile nor the command line sets one we send this: large enough for a
+# rewrite of a few pages, and accepted by every current Claude model (the
+# smallest output cap among them is 8192).
+DEFAULT_MAX_TOKENS = 4096
+
+
+class Backend:
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.errors = Errors(endpoint)
+        self._client: Any = None
+
+    # -- SDK plumbing -------------------------------------------------------
+
+    def client(self) -> Any:
+        if self._client is None:
+            e = self.endpoint
+            if not e.api_key:
+                # Without a key the SDK would go looking in ANTHROPIC_* variables and
+                # ~/.config/anthropic profiles, then fail at call time with a TypeError.
+                raise self.errors.make(E.AuthError, "no API key is set for this profile")
+            import anthropic
+
+            options: dict[str, Any] = {}
+            if "open_telemetry" in inspect.signature(anthropic.Anthropic).parameters:
+                # 2.x traces calls through OpenTelemetry when the environment configures it
+                # (and logs failures to load a provider); a CLI wants neither.
+                options["open_telemetry"] = False
+            with E.map_exceptions(self.mapping()):
+                self._client = anthropic.Anthropic(
+                    api_key=e.api_key,
+                    base_url=e.base_url,
+                    max_retries=0,  # retries are ours (llmcli.retry); the SDK would honour any Retry-After
+                    timeout=anthropic.Timeout(e.timeout, connect=min(10.0, e.timeout)),
+                    default_headers=e.headers or None,
+                    **options,
+                )
+        return self._client
+
+    def mapping(self) -> dict[type[BaseException], Any]:
+        import anthropic
+
+        mapping = {
+            **self.errors.transport_mapping(),
+            anthropic.APIStatusError: self._status_error,
+            anthropic.APITimeoutError: self.errors.timeout,
+            anthropic.APIConnectionError: self._connection_error,
+            anthropic.APIError: self._stream_error,
+            anthropic.AnthropicError: lambda exc: self.errors.make(E.ProviderError, str(exc)),
+        }
+        credentials_error = getattr(anthropic, "CredentialsError", None)  # 2.x: profile/config files
+        if credentials_error is not None:
+            mapping[credentials_error] = lambda exc: self.errors.make(E.AuthError, str(exc))
+        return mapping
+
+    def _status_error(self, exc: Any) -> E.ProviderError:
+        message = provider_message(exc.body, fallback=getattr(exc, "message", "") or "")
+        status = getattr(exc, "status_code", None)
+        if status == 200:
+            # ``event: error`` inside a stream that had started fine.
+            return self.errors.make(E.StreamError, message or "the provider reported an error")
+        if status == 529 and "overloaded" not in message.lower():
+            message = f"overloaded: {message}" if message else "overloaded"
+        retry_after = header_retry_after(getattr(exc.response, "headers", None))
+        return self.errors.status(status, message, retry_after)
+
+    def _connection_error(self, exc: Any) -> E.ProviderError:
+        cause = exc.__cause__ or exc.__context__
+        cut = type(cause).__name__ in ("RemoteProtocolError", "ReadError")
+        return self.errors.cut(exc) if cut else self.errors.connection(cause or exc)
+
+    def _stream_error(self, exc: Any) -> E.ProviderError:
+        message = provider_message(getattr(exc, "body", None), fallback=getattr(exc, "message", str(exc)))
+        return self.errors.make(E.StreamError, message)
+
+    # -- the protocol -------------------------------------------------------
+
+    def stream(self, request: Request) -> Iterator[Event]:
+        params = self._params(request)
+        input_tokens = output_tokens = None
+        finish = None
+        model = request.model
+        with E.map_exceptions(self.mapping()):
+            client = self.client()
+            # The SDK warns (DeprecationWarning/UserWarning) about some models when the
+            # call is made; that is not the user's business on our stderr.  Only the
+            # call itself is wrapped: filters set here must not stay on across yields.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                events = client.messages.create(**params)
+            with events:
+                for event in events:
+                    kind = event.type
+                    if kind == "content_block_delta":
+                        delta = event.delta
+                        if delta.type == "text_delta" and delta.text:
+                            yield TextDelta(delta.text)
+                    elif kind == "message_start":
+                        message = event.message
+                        model = getattr(message, "model", None) or model
+                        usage = getattr(message, "usage", None)
+                        if usage is not None:
+                            input_tokens = usage.input_tokens
+                            output_tokens = usage.output_tokens or output_tokens
+                    elif kind == "message_delta":
+                        usage = getattr(event, "usage", None)
+                        if usage is not None:
+                            # Cumulative: the last message_delta has the total output.
+                            output_tokens = usage.output_tokens
+                            late_input = getattr(usage, "input_tokens", None)
+                            if late_input is not None:
+                                input_tokens = late_input
+                        reason = getattr(event.delta, "stop_reason", None)
+                        if reason:
+                            finish = reason
+        if input_tokens is not None or output_tokens is not None:
+            total = input_tokens + output_tokens if input_tokens is not None and output_tokens is not None else None
+            yield Usage(input_tokens, output_tokens, total)
+        yield Done(finish, model)
+
+    def _params(self, request: Request) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "model": request.model or "",
+            "max_tokens": request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "stream": True,
+        }
+        if request.system:
+            params["system"] = request.system
+        if request.temperature is not None:
+            # 2.14.0 dropped the typed keyword; the API still takes the field.
+            params["extra_body"] = {"temperature": request.temperature}
+        return params
+
+    def list_models(self) -> list[str]:
+        with E.map_exceptions(self.mapping()):
+            return sorted(model.id for model in self.client().models.list())

@@ -1,0 +1,206 @@
+"""Google Gemini via the google-genai SDK (``from google import genai``).
+
+Not the deprecated ``google-generativeai`` package: that one prints two
+FutureWarnings on import, speaks gRPC by default and retries 503s for ten
+minutes.  The SDK is imported only inside methods (it costs about 0.7 s).
+
+Facts about google-genai 3.6.1 this relies on (see the project's providers notes):
+- the Client closes its HTTP client when garbage-collected, so the backend
+  keeps a reference to the Client itself, not just to ``client.models``;
+- ``HttpOptions.timeout`` is in milliseconds;
+- there are no retries unless ``retry_options`` is set (we leave it unset:
+  retries are ours, llmcli.retry);
+- transport failures (refused connection, timeouts, a cut stream) escape as
+  raw ``httpx2`` exceptions, covered by ``Errors.transport_mapping``;
+- an ``{"error": ...}`` object inside a stream raises ``ClientError`` /
+  ``ServerError`` whose ``response`` is the SDK's own wrapper (status 200);
+- the SDK logs through ``logging`` loggers named ``google_genai.*`` (e.g.
+  "Both GOOGLE_API_KEY and GEMINI_API_KEY are set", on every Client built).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Iterator
+
+from .. import errors as E
+from .base import Done, Endpoint, Event, Request, TextDelta, Usage
+from .common import Errors, header_retry_after, provider_message
+
+# Pinned rather than left to the SDK, which lets GOOGLE_GENAI_API_VERSION change it.
+API_VERSION = "v1"
+_LOGGER = "google_genai"  # parent of every logger the SDK creates
+
+
+def _quiet_sdk_logging() -> None:
+    """Keep the SDK's log records off stderr (Python's last-resort handler would print warnings)."""
+    logger = logging.getLogger(_LOGGER)
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+    logger.setLevel(logging.ERROR)
+
+
+class Backend:
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.errors = Errors(endpoint)
+        # Held for the backend's lifetime: a Client that is collected closes its
+        # httpx client, and a later call fails with "the client has been closed".
+        self._client: Any = None
+
+    # -- SDK plumbing -------------------------------------------------------
+
+    def client(self) -> Any:
+        if self._client is None:
+            e = self.endpoint
+            if not e.api_key:
+                # The SDK would read GEMINI_API_KEY/GOOGLE_API_KEY itself; the key is ours to resolve.
+                raise self.errors.make(E.AuthError, "no API key is set for this profile")
+            _quiet_sdk_logging()
+            from google import genai
+            from google.genai import types
+
+            with E.map_exceptions(self.mapping()):
+                self._client = genai.Client(
+                    api_key=e.api_key,
+                    # Explicit, so GOOGLE_GENAI_USE_VERTEXAI in the environment cannot
+                    # switch this profile to Vertex AI and its credential lookup.
+                    vertexai=False,
+                    http_options=types.HttpOptions(
+                        base_url=e.base_url,  # always explicit: GOOGLE_GEMINI_BASE_URL is ignored
+                        api_version=API_VERSION,
+                        timeout=max(1, int(e.timeout * 1000)),  # milliseconds
+                        headers=e.headers or None,
+                        # retry_options stays None: the SDK then makes exactly one attempt.
+                    ),
+                )
+        return self._client
+
+    def mapping(self) -> dict[type[BaseException], Any]:
+        import pydantic
+        from google.genai import errors as genai_errors
+
+        return {
+            **self.errors.transport_mapping(),
+            genai_errors.APIError: self._api_error,
+            genai_errors.UnknownApiResponseError: self._unparseable,
+            # A chunk the SDK's models reject: the server is not speaking Gemini's API.
+            pydantic.ValidationError: lambda exc: self.errors.make(
+                E.ProviderError, "unexpected response from the server: " + " ".join(str(exc).split())[:200]
+            ),
+        }
+
+    def _api_error(self, exc: Any) -> E.ProviderError:
+        details = getattr(exc, "details", None)
+        message = getattr(exc, "message", None) or provider_message(details) or ""
+        if not message and getattr(exc, "status", None):
+            message = str(exc.status)
+        response = getattr(exc, "response", None)
+        http_status = getattr(response, "status_code", None)
+        if http_status == 200:
+            # An {"error": ...} object inside a stream that had started fine.
+            return self.errors.make(E.StreamError, message or str(exc))
+        status = http_status or getattr(exc, "code", None)
+        retry_after = header_retry_after(_headers(response))
+        if retry_after is None:
+            retry_after = _retry_delay(details)
+        return self.errors.status(status, message, retry_after)
+
+    def _unparseable(self, exc: Any) -> E.ProviderError:
+        text = " ".join(str(exc).split())
+        return self.errors.make(E.StreamError, text[:200] or "the server sent an answer that is not JSON")
+
+    # -- the protocol -------------------------------------------------------
+
+    def stream(self, request: Request) -> Iterator[Event]:
+        usage = None
+        finish = None
+        blocked = None
+        wrote = False
+        model = request.model
+        with E.map_exceptions(self.mapping()):
+            client = self.client()
+            from google.genai import types
+
+            config = types.GenerateContentConfig(
+                system_instruction=request.system or None,
+                temperature=request.temperature,
+                max_output_tokens=request.max_tokens,
+                # No tools are ever sent; skip the SDK's function-calling loop.
+                automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+            )
+            contents = [
+                {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
+                for m in request.messages
+            ]
+            chunks = client.models.generate_content_stream(model=request.model or "", contents=contents, config=config)
+            try:
+                for chunk in chunks:
+                    model = getattr(chunk, "model_version", None) or model
+                    if chunk.usage_metadata is not None:
+                        usage = chunk.usage_metadata
+                    feedback = chunk.prompt_feedback
+                    if feedback is not None and feedback.block_reason is not None:
+                        blocked = getattr(feedback.block_reason, "value", feedback.block_reason)
+                    candidates = chunk.candidates or ()
+                    if not candidates:
+                        continue
+                    candidate = candidates[0]
+                    text = _text_of(candidate)
+                    if text:
+                        wrote = True
+                        yield TextDelta(text)
+                    if candidate.finish_reason is not None:
+                        reason = getattr(candidate.finish_reason, "value", candidate.finish_reason)
+                        finish = str(reason).lower()
+            finally:
+                close = getattr(chunks, "close", None)  # a generator: release the response if abandoned
+                if close is not None:
+                    close()
+        if blocked and not wrote:
+            # Gemini answers a refused prompt with HTTP 200, no candidates and promptFeedback.
+            raise self.errors.make(E.BadRequestError, f"the prompt was blocked ({blocked})")
+        if usage is not None:
+            output = usage.candidates_token_count
+            thoughts = getattr(usage, "thoughts_token_count", None)
+            if thoughts:
+                # Thinking tokens are billed as output and counted in the total.
+                output = (output or 0) + thoughts
+            yield Usage(usage.prompt_token_count, output, usage.total_token_count)
+        yield Done(finish, model)
+
+    def list_models(self) -> list[str]:
+        with E.map_exceptions(self.mapping()):
+            names = (model.name or "" for model in self.client().models.list())
+            return sorted(name.removeprefix("models/") for name in names if name)
+
+
+def _text_of(candidate: Any) -> str:
+    """The answer text of one chunk's candidate, leaving out thought summaries and non-text parts."""
+    content = getattr(candidate, "content", None)
+    parts = getattr(content, "parts", None) or ()
+    return "".join(p.text for p in parts if isinstance(p.text, str) and not p.thought)
+
+
+def _headers(response: Any) -> Any:
+    headers = getattr(response, "headers", None)
+    if isinstance(headers, dict):  # the SDK's own wrapper keeps a plain dict, case as sent
+        return {str(k).lower(): v for k, v in headers.items()}
+    return headers
+
+
+_DELAY = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
+
+
+def _retry_delay(details: Any) -> float | None:
+    """Seconds from a google.rpc.RetryInfo in the error body ("retryDelay": "37s"), which Gemini sends on 429."""
+    error = details.get("error", details) if isinstance(details, dict) else None
+    items = error.get("details") if isinstance(error, dict) else None
+    for item in items if isinstance(items, list) else ():
+        delay = item.get("retryDelay") if isinstance(item, dict) else None
+        match = _DELAY.match(delay) if isinstance(delay, str) else None
+        if match:
+            return float(match.group(1))
+    return None

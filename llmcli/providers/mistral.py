@@ -1,0 +1,247 @@
+"""Mistral, via the official ``mistralai`` SDK (3.x, Speakeasy-generated, on httpx2).
+
+SDK facts this adapter relies on (checked against mistralai 3.7.0's source and
+a loopback fake, see tests/providers/test_mistral.py):
+
+* the client lives at ``mistralai.client.Mistral`` (``from mistralai import
+  Mistral`` is an ImportError since 2.0: ``mistralai`` is a namespace package);
+* ``server_url`` is the host root; the SDK appends ``/v1/chat/completions``;
+* it has **no retries by default** (``retry_config`` unset), so llmcli's own
+  retry loop is the only one; we never pass a ``RetryConfig``;
+* with no API key it sends the request **without** an Authorization header,
+  so a missing key is reported here, before any request;
+* HTTP errors are one generic ``SDKError`` (``status_code``, ``body`` text,
+  ``headers``); 422 is ``HTTPValidationError``; a chunk that fails its schema
+  (an error object sent inside the stream) is ``ResponseValidationError``;
+  transport failures escape as raw ``httpx2`` exceptions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any, Iterator
+
+from .. import errors as E
+from . import KINDS
+from .base import Done, Endpoint, Event, Request, TextDelta, Usage
+from .common import Errors, header_retry_after, provider_message
+
+
+class Backend:
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.errors = Errors(endpoint)
+        self._client: Any = None
+
+    # -- SDK plumbing -------------------------------------------------------
+
+    def _require_key(self) -> None:
+        # The SDK would send the request with no Authorization header at all
+        # (and only then fail with a 401); say what is wrong without a round trip.
+        if not self.endpoint.api_key:
+            env = " or ".join(KINDS[self.endpoint.kind].key_env) or "api_key"
+            raise self.errors.make(E.AuthError, f"no API key (set {env} or the profile's api_key/api_key_env)")
+
+    def client(self) -> Any:
+        if self._client is None:
+            from mistralai.client import Mistral
+
+            e = self.endpoint
+            with E.map_exceptions(self.mapping()):
+                self._client = Mistral(
+                    api_key=e.api_key,
+                    server_url=_server_url(e.base_url or KINDS[e.kind].base_url),
+                    timeout_ms=int(e.timeout * 1000),
+                    # No retry_config: the SDK then makes exactly one attempt;
+                    # retries are ours (llmcli.retry).
+                    # A plain logger instead of the SDK default, which calls
+                    # logging.basicConfig() (stderr) when MISTRAL_DEBUG is set.
+                    debug_logger=logging.getLogger("mistralai.client"),
+                )
+            _replace_deprecation_hook(self._client)
+        return self._client
+
+    def mapping(self) -> dict[type[BaseException], Any]:
+        from mistralai.client import errors as merrors
+
+        httpx2 = sys.modules.get("httpx2")
+        _quiet_sdk_loggers()
+        return {
+            **self.errors.transport_mapping(),  # httpx2 is loaded by now
+            merrors.ResponseValidationError: self._stream_error,
+            merrors.HTTPValidationError: self._status_error,
+            merrors.SDKError: self._status_error,
+            merrors.MistralError: self._status_error,
+            merrors.NoResponseError: self.errors.connection,
+            # httpx2.StreamError (ResponseNotRead...): an SDK hook misusing a streamed response.
+            **({httpx2.StreamError: self._sdk_bug} if httpx2 is not None else {}),
+        }
+
+    def _sdk_bug(self, exc: BaseException) -> E.ProviderError:
+        detail = f"{type(exc).__name__}: {exc}"
+        return self.errors.make(E.ProviderError, f"the mistralai SDK failed on the response ({detail})")
+
+    def _status_error(self, exc: Any) -> E.ProviderError:
+        status = getattr(exc, "status_code", None)
+        message = provider_message(_decode(exc.body), fallback="")
+        if not message:
+            message = _short_body(exc.body)
+        if status is not None and status < 400:
+            # A 2xx the SDK could not use (e.g. not text/event-stream).
+            return self.errors.make(E.ProviderError, f"unexpected response: {_one_line(str(exc))[:200]}")
+        return self.errors.status(status, message, header_retry_after(getattr(exc, "headers", None)))
+
+    def _stream_error(self, exc: Any) -> E.ProviderError:
+        # The raw event the SDK failed to validate: {"id":..,"event":..,"data":{...}}
+        # or the bare data object, depending on where it failed.
+        body = _decode(exc.body)
+        if isinstance(body, dict) and isinstance(body.get("data"), (dict, str)):
+            body = _decode(body["data"])
+        message = provider_message(body, fallback="") or "the server sent a chunk that is not a chat completion chunk"
+        return self.errors.make(E.StreamError, message)
+
+    # -- the protocol -------------------------------------------------------
+
+    def stream(self, request: Request) -> Iterator[Event]:
+        self._require_key()
+        params = self._params(request)
+        usage = None
+        finish = None
+        model = None
+        with E.map_exceptions(self.mapping()):
+            events = self.client().chat.stream(**params)
+            with events:
+                for event in events:
+                    chunk = event.data
+                    model = chunk.model or model
+                    if chunk.usage is not None:
+                        usage = chunk.usage
+                    for choice in chunk.choices or ():
+                        text = _text(choice.delta.content if choice.delta else None)
+                        if text:
+                            yield TextDelta(text)
+                        if choice.finish_reason:
+                            finish = str(choice.finish_reason)
+        if usage is not None:
+            yield Usage(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
+        yield Done(finish, model)
+
+    def _params(self, request: Request) -> dict[str, Any]:
+        messages = []
+        if request.system:
+            messages.append({"role": "system", "content": request.system})
+        messages.extend({"role": m.role, "content": m.content} for m in request.messages)
+        params: dict[str, Any] = {
+            "model": request.model or KINDS[self.endpoint.kind].model,
+            "messages": messages,
+        }
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            params["max_tokens"] = request.max_tokens
+        if self.endpoint.headers:
+            params["http_headers"] = dict(self.endpoint.headers)
+        return params
+
+    def list_models(self) -> list[str]:
+        self._require_key()
+        with E.map_exceptions(self.mapping()):
+            listing = self.client().models.list(http_headers=dict(self.endpoint.headers) or None)
+        ids = []
+        for card in listing.data or ():
+            ident = getattr(card, "id", None)
+            if ident is None and isinstance(getattr(card, "raw", None), dict):
+                ident = card.raw.get("id")  # a card type this SDK version does not know
+            if ident:
+                ids.append(ident)
+        return sorted(set(ids))
+
+
+def _server_url(base_url: str | None) -> str | None:
+    """The SDK wants the host root; accept a base URL written with /v1 too."""
+    if not base_url:
+        return None
+    url = base_url.rstrip("/")
+    return url[: -len("/v1")] if url.endswith("/v1") else url
+
+
+def _text(content: Any) -> str:
+    """A delta's text: a plain string, or the text chunks of a chunk list (thinking is skipped)."""
+    if content is None or isinstance(content, str):
+        return content or ""
+    parts = []
+    for piece in content:
+        if getattr(piece, "type", None) == "text" and isinstance(getattr(piece, "text", None), str):
+            parts.append(piece.text)
+    return "".join(parts)
+
+
+def _decode(body: Any) -> Any:
+    if isinstance(body, (bytes, bytearray)):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        try:
+            return json.loads(body)
+        except ValueError:
+            return body
+    return body
+
+
+def _short_body(body: Any) -> str:
+    decoded = _decode(body)
+    if isinstance(decoded, dict):
+        detail = decoded.get("detail")
+        if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+            # FastAPI-style 422: [{"loc": [...], "msg": "...", ...}]
+            first = detail[0]
+            loc = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+            return f"{loc}: {first.get('msg', '')}".strip(": ")
+        return _one_line(json.dumps(decoded))[:200]
+    return _one_line(str(decoded or ""))[:200]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _quiet_sdk_loggers() -> None:
+    # The SDK logs a model-deprecation notice with logger.warning(); with no
+    # handler anywhere, Python's last-resort handler would print it on stderr.
+    # A NullHandler keeps it off stderr while still letting it reach a root
+    # handler (if the CLI installs one for --debug).
+    logger = logging.getLogger("mistralai")
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
+
+
+def _replace_deprecation_hook(client: Any) -> None:
+    """Swap the SDK's model-deprecation hook for one that works on streams.
+
+    mistralai 3.7.0's ``DeprecationWarningHook`` calls ``response.json()`` when
+    the ``x-model-deprecation-timestamp`` header is present, which on a
+    streamed response raises ``httpx2.ResponseNotRead`` before any chunk is
+    read: every streamed call to a deprecated model would fail.  Ours logs the
+    header (silently unless a handler is installed) and reads nothing.
+    """
+    try:
+        from mistralai.client._hooks.deprecation_warning import DeprecationWarningHook
+
+        hooks = client.sdk_configuration.__dict__["_hooks"]
+        hooks.after_success_hooks[:] = [
+            _StreamSafeDeprecationHook() if isinstance(h, DeprecationWarningHook) else h
+            for h in hooks.after_success_hooks
+        ]
+    except Exception:  # a future SDK layout: keep its own hook
+        pass
+
+
+class _StreamSafeDeprecationHook:
+    def after_success(self, hook_ctx: Any, response: Any) -> Any:
+        when = response.headers.get("x-model-deprecation-timestamp")
+        if when:
+            logging.getLogger("mistralai.client._hooks.deprecation_warning").warning(
+                "the requested model is deprecated and will be removed on %s", when
+            )
+        return response

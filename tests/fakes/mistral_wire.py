@@ -1,0 +1,99 @@
+"""The Mistral chat wire format as mistralai 3.x validates it.
+
+Serves ``POST /v1/chat/completions`` (SSE) and ``GET /v1/models``.  Mistral's
+SDK is stricter than OpenAI's: every chunk needs ``id``, ``model`` and, per
+choice, ``index``, ``delta`` and ``finish_reason`` (null is fine); usage rides
+on the finish chunk; the reply must be ``Content-Type: text/event-stream``.
+Error bodies follow the real API: ``{"object":"error","message":...}``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .server import Cut, FakeServer, Pause, Recorded, Reply, Stall, json_reply, sse
+
+DEFAULT_DELTAS = ["Bonjour", " from", " fake", " Mistral!"]
+MODEL = "mistral-fake"
+
+
+def chunk(content: str | None = "", finish: str | None = None, *, model: str = MODEL,
+          usage: dict | None = None) -> str:
+    delta: dict = {"content": content}
+    body: dict = {
+        "id": "cmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    if usage is not None:
+        body["usage"] = usage
+    return "data: " + json.dumps(body)
+
+
+def usage(prompt: int = 7, completion: int = 4) -> dict:
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def stream_reply(
+    deltas=DEFAULT_DELTAS,
+    *,
+    finish: str = "stop",
+    model: str = MODEL,
+    prompt_tokens: int = 7,
+    pause: float = 0.0,
+    tail=(),
+    headers: dict[str, str] | None = None,
+) -> Reply:
+    """A complete streamed answer; ``tail`` parts (Stall/Cut/error events) replace the ending."""
+    parts: list = []
+    # The real API opens with a role-only chunk whose content is "".
+    parts += sse([chunk("", model=model).replace('"content": ""', '"role": "assistant", "content": ""')])
+    for text in deltas:
+        parts += sse([chunk(text, model=model)])
+        if pause:
+            parts.append(Pause(pause))
+    if tail:
+        parts += list(tail)
+    else:
+        parts += sse([chunk("", finish, model=model, usage=usage(prompt_tokens, len(deltas)))])
+        parts += sse(["data: [DONE]"])
+    return Reply(200, {"Content-Type": "text/event-stream", **(headers or {})}, parts=parts)
+
+
+def error_reply(status: int, message: str, err_type: str = "invalid_request_error",
+                headers: dict[str, str] | None = None) -> Reply:
+    body = {"object": "error", "message": message, "type": err_type, "param": None, "code": None}
+    return json_reply(body, status, headers)
+
+
+def stream_error_event(message: str = "internal failure mid-stream", err_type: str = "internal_error") -> str:
+    return "data: " + json.dumps({"object": "error", "message": message, "type": err_type, "param": None, "code": None})
+
+
+def models_reply(ids=("mistral-small-latest", "mistral-large-latest")) -> Reply:
+    data = [
+        {"id": i, "object": "model", "created": 0, "owned_by": "mistralai", "type": "base",
+         "capabilities": {"completion_chat": True}}
+        for i in ids
+    ]
+    return json_reply({"object": "list", "data": data})
+
+
+def default_handler(request: Recorded) -> Reply:
+    if request.method == "GET" and request.path == "/v1/models":
+        return models_reply()
+    if request.method == "POST" and request.path == "/v1/chat/completions":
+        return stream_reply()
+    return error_reply(404, f"no route {request.method} {request.path}")
+
+
+def make_server() -> FakeServer:
+    return FakeServer(default_handler)
+
+
+__all__ = [
+    "Cut", "Pause", "Stall", "chunk", "usage", "stream_reply", "error_reply", "stream_error_event",
+    "models_reply", "make_server", "DEFAULT_DELTAS", "MODEL",
+]
