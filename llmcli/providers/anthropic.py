@@ -40,10 +40,9 @@ class Backend:
     def client(self) -> Any:
         if self._client is None:
             e = self.endpoint
-            if not e.api_key:
-                # Without a key the SDK would go looking in ANTHROPIC_* variables and
-                # ~/.config/anthropic profiles, then fail at call time with a TypeError.
-                raise self.errors.make(E.AuthError, "no API key is set for this profile")
+            # Without a key the SDK would go looking in ANTHROPIC_* variables and
+            # ~/.config/anthropic profiles, then fail at call time with a TypeError.
+            self.errors.require_key()
             import anthropic
 
             options: dict[str, Any] = {}
@@ -69,8 +68,8 @@ class Backend:
             **self.errors.transport_mapping(),
             anthropic.APIStatusError: self._status_error,
             anthropic.APITimeoutError: self.errors.timeout,
-            anthropic.APIConnectionError: self._connection_error,
-            anthropic.APIError: self._stream_error,
+            anthropic.APIConnectionError: self.errors.sdk_connection_error,
+            anthropic.APIError: self.errors.stream_error,
             anthropic.AnthropicError: lambda exc: self.errors.make(E.ProviderError, str(exc)),
         }
         credentials_error = getattr(anthropic, "CredentialsError", None)  # 2.x: profile/config files
@@ -88,15 +87,6 @@ class Backend:
             message = f"overloaded: {message}" if message else "overloaded"
         retry_after = header_retry_after(getattr(exc.response, "headers", None))
         return self.errors.status(status, message, retry_after)
-
-    def _connection_error(self, exc: Any) -> E.ProviderError:
-        cause = exc.__cause__ or exc.__context__
-        cut = type(cause).__name__ in ("RemoteProtocolError", "ReadError")
-        return self.errors.cut(exc) if cut else self.errors.connection(cause or exc)
-
-    def _stream_error(self, exc: Any) -> E.ProviderError:
-        message = provider_message(getattr(exc, "body", None), fallback=getattr(exc, "message", str(exc)))
-        return self.errors.make(E.StreamError, message)
 
     # -- the protocol -------------------------------------------------------
 

@@ -8,12 +8,34 @@ backend's own table only lists its SDK's classes.  No SDK is imported here.
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any, Callable
 
 from .. import errors as E
 from . import KINDS
-from .base import Endpoint
+from .base import Endpoint, Request
+
+
+def chat_messages(request: Request) -> list[dict[str, str]]:
+    """OpenAI-style messages: the system prompt as the first message (openai, mistral, dashscope)."""
+    messages = [{"role": "system", "content": request.system}] if request.system else []
+    messages.extend({"role": m.role, "content": m.content} for m in request.messages)
+    return messages
+
+
+def quiet_logger(name: str, *, propagate: bool = True) -> None:
+    """Keep an SDK's log records off stderr.
+
+    With no handler anywhere, Python's last-resort handler prints warnings on
+    stderr; a NullHandler stops that.  ``propagate=False`` also keeps records
+    from a root handler, for SDKs that log a traceback for every failed request.
+    """
+    logger = logging.getLogger(name)
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
+    if not propagate:
+        logger.propagate = False
 
 
 def provider_message(body: Any, fallback: str = "") -> str:
@@ -66,6 +88,18 @@ class Errors:
             message = f"the server answered {status}" if status else "the request failed"
         return self.make(cls, message, status=status, retry_after=retry_after)
 
+    def require_key(self) -> None:
+        """Fail before any request when the endpoint has no key.
+
+        The caller (session.endpoint_for) already insists on a key for kinds that
+        need one; this guards direct use of a backend, where some SDKs would go
+        looking in their own variables and files, or send no auth header at all.
+        """
+        if not self.endpoint.api_key:
+            names = " or ".join(KINDS[self.endpoint.kind].key_env)
+            hint = f"set {names} or " if names else ""
+            raise self.make(E.AuthError, f"no API key ({hint}the profile's api_key_env / api_key_cmd)")
+
     def timeout(self, _exc: BaseException | None = None) -> E.ProviderError:
         return self.make(E.TimeoutError, f"no answer within {self.endpoint.timeout:g} s")
 
@@ -80,6 +114,26 @@ class Errors:
 
     def cut(self, exc: BaseException | None = None) -> E.ProviderError:
         return self.make(E.StreamError, "the connection closed in the middle of the answer")
+
+    def sdk_connection_error(self, exc: BaseException) -> E.ProviderError:
+        """A Stainless SDK's APIConnectionError (openai, anthropic): a cut stream or an unreachable server."""
+        cause = exc.__cause__ or exc.__context__
+        cut = type(cause).__name__ in ("RemoteProtocolError", "ReadError")
+        return self.cut(exc) if cut else self.connection(cause or exc)
+
+    def stream_error(self, exc: BaseException) -> E.ProviderError:
+        """An error the provider reported inside a stream that had started fine."""
+        message = provider_message(getattr(exc, "body", None), fallback=getattr(exc, "message", str(exc)))
+        return self.make(E.StreamError, message)
+
+    def requests_connection_error(self, exc: BaseException) -> E.ProviderError:
+        """requests reports a stall mid-stream as a ConnectionError wrapping urllib3's ReadTimeoutError."""
+        if any("ReadTimeoutError" in type(x).__name__ for x in (*exc.args, exc.__context__) if x is not None):
+            return self.timeout(exc)
+        return self.connection(exc)
+
+    def bad_json(self, exc: BaseException) -> E.ProviderError:
+        return self.make(E.ProviderError, f"the server sent a response that is not valid JSON ({_short(exc)})")
 
     def transport_mapping(self) -> dict[type[BaseException], Callable[[BaseException], E.ProviderError]]:
         """Raw HTTP-stack exceptions -> our errors, for the stacks already imported."""
@@ -97,7 +151,9 @@ class Errors:
             exc = requests.exceptions
             mapping[exc.Timeout] = self.timeout
             mapping[exc.ChunkedEncodingError] = self.cut
-            mapping[exc.ConnectionError] = self.connection
+            # JSONDecodeError is a RequestException too: not a connection failure.
+            mapping[exc.InvalidJSONError] = self.bad_json
+            mapping[exc.ConnectionError] = self.requests_connection_error
             mapping[exc.RequestException] = self.connection
         return mapping
 

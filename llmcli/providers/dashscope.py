@@ -29,13 +29,12 @@ SDK facts this adapter relies on (dashscope 2.0.2, source and a loopback fake):
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Iterator
 
 from .. import errors as E
 from . import KINDS
 from .base import Done, Endpoint, Event, Request, TextDelta, Usage
-from .common import Errors, header_retry_after
+from .common import Errors, chat_messages, header_retry_after, quiet_logger
 
 MODELS_URL = "https://help.aliyun.com/zh/model-studio/models"
 
@@ -48,35 +47,20 @@ class Backend:
     # -- SDK plumbing -------------------------------------------------------
 
     def mapping(self) -> dict[type[BaseException], Any]:
-        import dashscope  # noqa: F401  (loads requests, so transport_mapping sees it)
-        import requests
+        import dashscope  # noqa: F401  (loads requests, so transport_mapping covers it)
         from dashscope.common import error as derr
 
-        _quiet_sdk_logger()
+        # The SDK calls logger.exception() on every failed request; stop propagation so a
+        # root handler (e.g. one installed for --debug) does not print a traceback for an
+        # error we report in one line.  DASHSCOPE_LOGGING_LEVEL still works.
+        quiet_logger("dashscope", propagate=False)
         return {
             **self.errors.transport_mapping(),
-            # requests' JSONDecodeError is a RequestException: not a connection failure.
-            requests.exceptions.InvalidJSONError: self._bad_json,
-            requests.exceptions.ConnectionError: self._connection_error,
             derr.AuthenticationError: lambda exc: self.errors.make(E.AuthError, str(exc)),
             derr.InputRequired: lambda exc: self.errors.make(E.BadRequestError, str(exc)),
             derr.ModelRequired: lambda exc: self.errors.make(E.BadRequestError, str(exc)),
             derr.DashScopeException: lambda exc: self.errors.make(E.ProviderError, str(exc)),
         }
-
-    def _connection_error(self, exc: BaseException) -> E.ProviderError:
-        # A stall in the middle of a stream surfaces from iter_lines() as a
-        # ConnectionError wrapping urllib3's ReadTimeoutError, not as a Timeout.
-        import urllib3
-
-        if any(isinstance(arg, urllib3.exceptions.ReadTimeoutError) for arg in exc.args) or isinstance(
-            exc.__context__, urllib3.exceptions.ReadTimeoutError
-        ):
-            return self.errors.timeout(exc)
-        return self.errors.connection(exc)
-
-    def _bad_json(self, exc: BaseException) -> E.ProviderError:
-        return self.errors.make(E.ProviderError, f"the server sent a response that is not valid JSON ({exc})")
 
     def _item_error(self, item: Any, started: bool) -> E.ProviderError:
         status = _int(item.get("status_code"))
@@ -98,9 +82,7 @@ class Backend:
 
     def stream(self, request: Request) -> Iterator[Event]:
         e = self.endpoint
-        if not e.api_key:
-            env = " or ".join(KINDS[e.kind].key_env) or "api_key"
-            raise self.errors.make(E.AuthError, f"no API key (set {env} or the profile's api_key/api_key_env)")
+        self.errors.require_key()  # else the SDK would fall back to ~/.dashscope/api_key
         model = request.model or KINDS[e.kind].model
         started = False
         usage = None
@@ -133,14 +115,10 @@ class Backend:
 
     def _params(self, request: Request, model: str | None) -> dict[str, Any]:
         e = self.endpoint
-        messages = []
-        if request.system:
-            messages.append({"role": "system", "content": request.system})
-        messages.extend({"role": m.role, "content": m.content} for m in request.messages)
         params: dict[str, Any] = {
             "model": model,
             "api_key": e.api_key,
-            "messages": messages,
+            "messages": chat_messages(request),
             "result_format": "message",
             "stream": True,
             "incremental_output": True,  # deltas, not cumulative snapshots
@@ -181,11 +159,3 @@ def _text(content: Any) -> str:
         return "".join(part.get("text", "") for part in content if isinstance(part, dict))
     return ""
 
-
-def _quiet_sdk_logger() -> None:
-    # The SDK attaches a NullHandler to "dashscope" and calls logger.exception()
-    # on every failed request; stop propagation too, so a root handler (e.g.
-    # one installed for --debug) does not print a traceback for an error we
-    # report in one line.  DASHSCOPE_LOGGING_LEVEL, the SDK's own switch,
-    # attaches its own handler and still works.
-    logging.getLogger("dashscope").propagate = False

@@ -26,20 +26,11 @@ from typing import Any, Iterator
 
 from .. import errors as E
 from .base import Done, Endpoint, Event, Request, TextDelta, Usage
-from .common import Errors, header_retry_after, provider_message
+from .common import Errors, header_retry_after, provider_message, quiet_logger
 
 # Pinned rather than left to the SDK, which lets GOOGLE_GENAI_API_VERSION change it.
 API_VERSION = "v1"
 _LOGGER = "google_genai"  # parent of every logger the SDK creates
-
-
-def _quiet_sdk_logging() -> None:
-    """Keep the SDK's log records off stderr (Python's last-resort handler would print warnings)."""
-    logger = logging.getLogger(_LOGGER)
-    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
-        logger.addHandler(logging.NullHandler())
-    logger.propagate = False
-    logger.setLevel(logging.ERROR)
 
 
 class Backend:
@@ -55,10 +46,10 @@ class Backend:
     def client(self) -> Any:
         if self._client is None:
             e = self.endpoint
-            if not e.api_key:
-                # The SDK would read GEMINI_API_KEY/GOOGLE_API_KEY itself; the key is ours to resolve.
-                raise self.errors.make(E.AuthError, "no API key is set for this profile")
-            _quiet_sdk_logging()
+            self.errors.require_key()  # the SDK would read GEMINI_API_KEY/GOOGLE_API_KEY itself
+            # Its records (e.g. "Both GOOGLE_API_KEY and GEMINI_API_KEY are set") stay off stderr.
+            quiet_logger(_LOGGER, propagate=False)
+            logging.getLogger(_LOGGER).setLevel(logging.ERROR)
             from google import genai
             from google.genai import types
 

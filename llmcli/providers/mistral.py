@@ -26,7 +26,7 @@ from typing import Any, Iterator
 from .. import errors as E
 from . import KINDS
 from .base import Done, Endpoint, Event, Request, TextDelta, Usage
-from .common import Errors, header_retry_after, provider_message
+from .common import Errors, chat_messages, header_retry_after, provider_message, quiet_logger
 
 
 class Backend:
@@ -36,13 +36,6 @@ class Backend:
         self._client: Any = None
 
     # -- SDK plumbing -------------------------------------------------------
-
-    def _require_key(self) -> None:
-        # The SDK would send the request with no Authorization header at all
-        # (and only then fail with a 401); say what is wrong without a round trip.
-        if not self.endpoint.api_key:
-            env = " or ".join(KINDS[self.endpoint.kind].key_env) or "api_key"
-            raise self.errors.make(E.AuthError, f"no API key (set {env} or the profile's api_key/api_key_env)")
 
     def client(self) -> Any:
         if self._client is None:
@@ -67,7 +60,9 @@ class Backend:
         from mistralai.client import errors as merrors
 
         httpx2 = sys.modules.get("httpx2")
-        _quiet_sdk_loggers()
+        # The SDK logs a model-deprecation notice with logger.warning(); keep it off stderr
+        # while still letting it reach a root handler.
+        quiet_logger("mistralai")
         return {
             **self.errors.transport_mapping(),  # httpx2 is loaded by now
             merrors.ResponseValidationError: self._stream_error,
@@ -105,7 +100,7 @@ class Backend:
     # -- the protocol -------------------------------------------------------
 
     def stream(self, request: Request) -> Iterator[Event]:
-        self._require_key()
+        self.errors.require_key()  # the SDK would send no Authorization header at all
         params = self._params(request)
         usage = None
         finish = None
@@ -129,13 +124,9 @@ class Backend:
         yield Done(finish, model)
 
     def _params(self, request: Request) -> dict[str, Any]:
-        messages = []
-        if request.system:
-            messages.append({"role": "system", "content": request.system})
-        messages.extend({"role": m.role, "content": m.content} for m in request.messages)
         params: dict[str, Any] = {
             "model": request.model or KINDS[self.endpoint.kind].model,
-            "messages": messages,
+            "messages": chat_messages(request),
         }
         if request.temperature is not None:
             params["temperature"] = request.temperature
@@ -146,7 +137,7 @@ class Backend:
         return params
 
     def list_models(self) -> list[str]:
-        self._require_key()
+        self.errors.require_key()  # the SDK would send no Authorization header at all
         with E.map_exceptions(self.mapping()):
             listing = self.client().models.list(http_headers=dict(self.endpoint.headers) or None)
         ids = []
@@ -204,16 +195,6 @@ def _short_body(body: Any) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
-
-
-def _quiet_sdk_loggers() -> None:
-    # The SDK logs a model-deprecation notice with logger.warning(); with no
-    # handler anywhere, Python's last-resort handler would print it on stderr.
-    # A NullHandler keeps it off stderr while still letting it reach a root
-    # handler (if the CLI installs one for --debug).
-    logger = logging.getLogger("mistralai")
-    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
-        logger.addHandler(logging.NullHandler())
 
 
 def _replace_deprecation_hook(client: Any) -> None:

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 from .. import errors as E
 from .base import Done, Endpoint, Event, Request, TextDelta, Usage
-from .common import Errors, header_retry_after, provider_message
+from .common import Errors, chat_messages, header_retry_after, provider_message
 
 # Servers that take OpenAI's newer name for the output cap.  Reasoning models
 # on api.openai.com reject max_tokens; every other server here knows max_tokens.
@@ -50,8 +50,8 @@ class Backend:
             **self.errors.transport_mapping(),
             openai.APIStatusError: self._status_error,
             openai.APITimeoutError: self.errors.timeout,
-            openai.APIConnectionError: self._connection_error,
-            openai.APIError: self._stream_error,
+            openai.APIConnectionError: self.errors.sdk_connection_error,
+            openai.APIError: self.errors.stream_error,
             openai.OpenAIError: lambda exc: self.errors.make(E.ProviderError, str(exc)),
         }
 
@@ -59,15 +59,6 @@ class Backend:
         message = provider_message(exc.body, fallback=getattr(exc, "message", "") or "")
         retry_after = header_retry_after(getattr(exc.response, "headers", None))
         return self.errors.status(exc.status_code, message, retry_after)
-
-    def _connection_error(self, exc: Any) -> E.ProviderError:
-        cause = exc.__cause__ or exc.__context__
-        cut = type(cause).__name__ in ("RemoteProtocolError", "ReadError")
-        return self.errors.cut(exc) if cut else self.errors.connection(cause or exc)
-
-    def _stream_error(self, exc: Any) -> E.ProviderError:
-        message = provider_message(getattr(exc, "body", None), fallback=getattr(exc, "message", str(exc)))
-        return self.errors.make(E.StreamError, message)
 
     # -- the protocol -------------------------------------------------------
 
@@ -104,12 +95,8 @@ class Backend:
         yield Done(finish, model)
 
     def _params(self, request: Request, openai: Any) -> dict[str, Any]:
-        messages = []
-        if request.system:
-            messages.append({"role": "system", "content": request.system})
-        messages.extend({"role": m.role, "content": m.content} for m in request.messages)
         params: dict[str, Any] = {
-            "messages": messages,
+            "messages": chat_messages(request),
             # LM Studio and llama.cpp serve the loaded model when none is named.
             "model": request.model if request.model else openai.omit,
             "stream": True,
