@@ -48,9 +48,28 @@ class DefaultCommandGroup(TyperGroup):
         elif (first not in self.commands or first == DEFAULT_COMMAND) and first not in (
             "--help", "-h", "--version", "-V"
         ):
-            # The default command's own name is text too: `llmcli run the tests` keeps "run".
-            args.insert(index, DEFAULT_COMMAND)
+            command_at = self._command_after_options(ctx, args, index)
+            if command_at is not None:
+                # `llmcli -p local models`: options written before a command go after it.
+                args = args[:index] + [args[command_at]] + args[index:command_at] + args[command_at + 1:]
+            else:
+                # The default command's own name is text too: `llmcli run the tests` keeps "run".
+                args.insert(index, DEFAULT_COMMAND)
         return super().parse_args(ctx, args)
+
+    def _command_after_options(self, ctx: Any, args: list[str], start: int) -> int | None:
+        """Index of a command name that follows only options (and their values), if any."""
+        run = self.commands[DEFAULT_COMMAND]
+        takes_value = {
+            opt for p in run.params if p.param_type_name == "option" and not getattr(p, "is_flag", False)
+            for opt in p.opts
+        }
+        i = start
+        while i < len(args) and args[i].startswith("-") and args[i] not in ("-", "--"):
+            i += 2 if args[i] in takes_value else 1
+        if i < len(args) and i > start and args[i] in self.commands and args[i] != DEFAULT_COMMAND:
+            return i
+        return None
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         """`llmcli --help` shows the default command's options too: that is what people run."""

@@ -319,3 +319,9 @@ def test_instruction_may_start_with_the_hidden_command_name(cli, fake_profile):
 def test_double_dash_sends_a_command_name_as_text(cli, fake_profile):
     assert cli("--", "profiles", "of", "people").code == 0
     assert user_content(fake_profile.last) == "profiles of people"
+
+
+def test_options_before_a_command_go_to_it(cli, fake_profile):
+    result = cli("-p", "fake", "models")
+    assert result.code == 0 and result.stdout == "fake-model\nother-model\n"
+    assert cli("--json", "models", "are", "great").code == 2  # models takes no --json: a clear error
