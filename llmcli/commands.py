@@ -173,7 +173,9 @@ def config_init(explicit: str | None, *, force: bool, profile: str | None) -> No
     if name not in builtins.profiles:
         builtins.profile(name)  # raises the "unknown profile" error with the list
     path.parent.mkdir(parents=True, exist_ok=True)
-    C.write_atomic(path, C.starter_toml(name), mode=0o600)
+    from .atomic import atomic_write_text
+
+    atomic_write_text(path, C.starter_toml(name), mode=0o600)
     status.note(f"wrote {path} (default profile: {name})")
 
 

@@ -546,10 +546,3 @@ def starter_toml(default_profile: str) -> str:
         "# A [profiles.NAME] table refines the built-in of that name key by key, or adds a new profile.\n\n"
     )
     return header + tomli_w.dumps(body)
-
-
-def write_atomic(path: Path, text: str, *, mode: int | None = None) -> None:
-    """Write ``text`` to ``path`` through a temp file + rename, so a crash leaves the old file whole."""
-    from .atomic import atomic_write_text
-
-    atomic_write_text(path, text, mode=mode)

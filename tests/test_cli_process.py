@@ -98,30 +98,32 @@ def test_ctrl_c_keeps_printed_text_and_exits_130(fake_profile):
     assert err.decode().strip().splitlines() == ["llmcli: error: interrupted"]
 
 
-def test_terminal_output_renders_markdown(fake_profile):
-    """On a pseudo-terminal the answer is rendered (no literal '**'), not dumped raw."""
-    fake_profile.enqueue(stream_reply(["# Heading\n\n", "Some **bold** text.\n\n", "- one\n- two\n"]))
+def run_on_pty(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run llmcli with stdout on a pseudo-terminal; return (exit code, everything it drew)."""
     pid, fd = pty.fork()
-    if pid == 0:  # child: stdout is the pty
-        os.environ["PYTHONPATH"] = str(ROOT)
-        os.environ["COLUMNS"] = "60"
-        os.environ["TERM"] = "xterm-256color"
-        os.execv(sys.executable, [sys.executable, "-m", "llmcli", "hi"])
+    if pid == 0:  # child: stdin, stdout and stderr are the pty
+        os.environ.update({"PYTHONPATH": str(ROOT), "COLUMNS": "60", "TERM": "xterm-256color", **(env or {})})
+        os.execv(sys.executable, [sys.executable, "-m", "llmcli", *args])
     chunks = b""
     while True:
         try:
             ready, _, _ = select.select([fd], [], [], 20)
-            if not ready:
-                break
-            data = os.read(fd, 4096)
-        except OSError:
+            data = os.read(fd, 4096) if ready else b""
+        except OSError:  # EIO: the child closed the pty
             break
         if not data:
             break
         chunks += data
     _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    text = chunks.decode("utf-8", "replace")
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), chunks.decode("utf-8", "replace")
+
+
+def test_terminal_output_renders_markdown(fake_profile):
+    """On a pseudo-terminal the answer is rendered (no literal '**'), not dumped raw."""
+    fake_profile.enqueue(stream_reply(["# Heading\n\n", "Some **bold** text.\n\n", "- one\n- two\n"]))
+    code, text = run_on_pty("hi")
+    assert code == 0
     assert "Heading" in text and "bold" in text
     assert "**bold**" not in text  # rendered, not raw
     assert "\x1b[" in text  # styled
@@ -130,21 +132,16 @@ def test_terminal_output_renders_markdown(fake_profile):
 
 def test_no_markdown_on_terminal_is_plain(fake_profile):
     fake_profile.enqueue(stream_reply(["Some **bold** text."]))
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.environ["PYTHONPATH"] = str(ROOT)
-        os.execv(sys.executable, [sys.executable, "-m", "llmcli", "--no-markdown", "hi"])
-    chunks = b""
-    while True:
-        try:
-            ready, _, _ = select.select([fd], [], [], 20)
-            if not ready:
-                break
-            data = os.read(fd, 4096)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks += data
-    os.waitpid(pid, 0)
-    assert b"Some **bold** text." in chunks
+    code, text = run_on_pty("--no-markdown", "hi")
+    assert code == 0 and "Some **bold** text." in text and "\x1b[" not in text
+
+
+def test_no_color_drops_colours_but_keeps_rendering(fake_profile):
+    answer = ["# Title\n\n", "```python\nprint('hi')\n```\n"]
+    fake_profile.enqueue(stream_reply(answer), stream_reply(answer))
+    _, coloured = run_on_pty("hi")
+    code, plain = run_on_pty("hi", env={"NO_COLOR": "1"})
+    assert code == 0 and "print" in plain and "```" not in plain
+    colour = ("38;2;", "38;5;", "48;2;", "48;5;")
+    assert any(c in coloured for c in colour)
+    assert not any(c in plain for c in colour)
