@@ -297,6 +297,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (typer_exc.Abort, KeyboardInterrupt, E.Interrupted):
         _report("interrupted")
         return E.EXIT_INTERRUPTED
+    except (E.StdoutClosed, BrokenPipeError):
+        from .render import silence_stdout
+
+        silence_stdout()
+        return E.EXIT_BROKEN_PIPE
     except E.LlmcliError as exc:
         if STATE.debug:
             import traceback
@@ -306,19 +311,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             _report(str(exc))
         return exc.exit_code
     except Exception as exc:  # a bug, not a user mistake
-        from .render import StdoutClosed, silence_stdout
-
-        if isinstance(exc, StdoutClosed) or _is_broken_pipe(exc):
-            silence_stdout()
-            return E.EXIT_BROKEN_PIPE
         if STATE.debug:
             raise
         _report(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
-        return 70
-
-
-def _is_broken_pipe(exc: BaseException) -> bool:
-    return isinstance(exc, BrokenPipeError) or (isinstance(exc, OSError) and exc.errno == 32)
+        return E.EXIT_INTERNAL
 
 
 def _report(message: str) -> None:

@@ -7,7 +7,8 @@ translate them with :func:`map_exceptions`, so the CLI only ever catches
 
 Exit codes (documented in the README):
   0 ok · 1 provider/network error · 2 usage, config or input error ·
-  3 a batch finished with some files failed · 130 interrupted · 141 stdout closed
+  3 a batch finished with some files failed · 70 internal error · 130 interrupted ·
+  141 stdout closed
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ EXIT_OK = 0
 EXIT_PROVIDER = 1
 EXIT_USAGE = 2
 EXIT_PARTIAL = 3
+EXIT_INTERNAL = 70  # a bug in llmcli (EX_SOFTWARE)
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 
@@ -153,7 +155,7 @@ class UnsupportedError(ProviderError):
     kind = "not supported"
 
 
-# Batch and interruption.
+# Batch, interruption and a vanished reader.
 
 
 class PartialFailure(LlmcliError):
@@ -166,6 +168,12 @@ class Interrupted(LlmcliError):
     """Ctrl-C."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+class StdoutClosed(LlmcliError):
+    """The reader of stdout went away (``| head -1``): stop quietly, nothing to report."""
+
+    exit_code = EXIT_BROKEN_PIPE
 
 
 def error_for_status(status: int | None) -> type[ProviderError]:

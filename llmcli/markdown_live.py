@@ -36,7 +36,7 @@ from rich.live import Live
 from rich.segment import Segment, Segments
 
 from .markdown_blocks import BlockSplitter, Chunk, render_chunk
-from .render import StdoutClosed
+from .errors import StdoutClosed
 
 #: errno values that mean the reader of stdout went away (EIO: the terminal was hung up).
 _CLOSED_ERRNOS = (errno.EPIPE, errno.EINVAL, errno.EIO)

@@ -12,11 +12,9 @@ import os
 import sys
 from typing import Protocol
 
+from .errors import StdoutClosed  # noqa: F401  (re-exported: writers raise it)
+
 RAW, MARKDOWN, PLAIN, SILENT = "raw", "markdown", "plain", "silent"
-
-
-class StdoutClosed(Exception):
-    """The reader of stdout went away (``| head -1``): stop quietly."""
 
 
 class Writer(Protocol):

@@ -21,7 +21,7 @@ from rich.markdown import Markdown
 
 from llmcli.markdown_blocks import BlockSplitter
 from llmcli.markdown_live import LiveMarkdownWriter
-from llmcli.render import StdoutClosed
+from llmcli.errors import StdoutClosed
 
 # -- documents ----------------------------------------------------------------------------------
 
