@@ -1,7 +1,8 @@
 """The Gemini backend against a loopback fake speaking the Gemini API, with the real google-genai SDK.
 
-Two levels: the backend alone (``backend_for(Endpoint(...)).stream(...)``),
-and the whole CLI with a config file pointing a profile at the fake.
+What is particular to it, at two levels: the backend alone and the whole CLI
+(helpers.py drives both).  What every native provider does alike is in
+test_native_common.py.
 """
 
 from __future__ import annotations
@@ -9,74 +10,25 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 
 from llmcli import errors as E
-from llmcli.providers import backend_for
-from llmcli.providers.base import Done, Endpoint, Message, Request, TextDelta, Usage
-from tests.conftest import ROOT, assert_one_line_error, run_llmcli
+from llmcli.providers.base import Done, Message, Request, TextDelta, Usage
 from tests.fakes import gemini_wire as G
-from tests.fakes.server import Cut, Reply, Stall, sse
+from tests.fakes.server import Cut, Reply, sse
+from tests.providers.helpers import GEMINI, closed_port_url, server_fixture
 
-REQUEST = Request(
-    messages=(Message("user", "Rewrite this"),),
-    model="gemini-test",
-    system="be brief",
-    temperature=0.3,
-    max_tokens=123,
-)
-TEXT = "".join(G.DEFAULT_DELTAS)
+P = GEMINI
 STREAM_PATH = "/v1/models/gemini-test:streamGenerateContent"
-
-
-@pytest.fixture(scope="module")
-def _server():
-    # One server per module: FakeServer.stop() waits up to 0.5 s for serve_forever's poll.
-    with G.make_server() as server:
-        yield server
-
-
-@pytest.fixture
-def srv(_server):
-    _server.replies.clear()
-    _server.requests.clear()
-    yield _server
-    _server.replies.clear()
-
-
-def backend(url: str, *, timeout: float = 2.0, headers: dict | None = None, api_key: str | None = "k"):
-    return backend_for(Endpoint(profile="p", kind="gemini", base_url=url, api_key=api_key,
-                                headers=headers or {}, timeout=timeout))
-
-
-def closed_port_url() -> str:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return f"http://127.0.0.1:{port}"
-
-
-def failing(url: str, request: Request = REQUEST, **kw):
-    """Run a stream to its error; return (error, the text deltas seen before it)."""
-    seen: list[str] = []
-    with pytest.raises(E.ProviderError) as info:
-        for event in backend(url, **kw).stream(request):
-            if isinstance(event, TextDelta):
-                seen.append(event.text)
-    return info.value, seen
+_server = server_fixture(G.make_server)
 
 
 # -- backend level: what is sent, what comes back -------------------------------------------
 
 
 def test_request_wire_and_streamed_events(srv):
-    events = list(backend(srv.url).stream(REQUEST))
+    events = list(P.backend(srv.url).stream(P.request))
 
     assert len(srv.requests) == 1
     sent = srv.last
@@ -96,7 +48,7 @@ def test_request_wire_and_streamed_events(srv):
 
 
 def test_unset_parameters_are_not_sent(srv):
-    list(backend(srv.url).stream(Request(messages=(Message("user", "hi"),), model="gemini-test")))
+    list(P.backend(srv.url).stream(Request(messages=(Message("user", "hi"),), model="gemini-test")))
     body = srv.last.json
     assert "systemInstruction" not in body
     assert "temperature" not in body.get("generationConfig", {})
@@ -106,7 +58,7 @@ def test_unset_parameters_are_not_sent(srv):
 def test_assistant_turns_become_model_role_and_headers_are_sent(srv):
     request = Request(messages=(Message("user", "a"), Message("assistant", "b"), Message("user", "c")),
                       model="gemini-test")
-    list(backend(srv.url, headers={"X-Extra": "yes"}).stream(request))
+    list(P.backend(srv.url, headers={"X-Extra": "yes"}).stream(request))
     assert [(c["role"], c["parts"][0]["text"]) for c in srv.last.json["contents"]] == [
         ("user", "a"), ("model", "b"), ("user", "c"),
     ]
@@ -120,7 +72,7 @@ def test_thoughts_are_left_out_of_the_text_but_counted_as_output(srv):
     parts = sse(["data: " + thought,
                  G.chunk("!", finish="MAX_TOKENS", usage=G.usage(5, 4, thoughts=3))])
     srv.enqueue(Reply(200, G.SSE_HEADERS, parts=parts))
-    events = list(backend(srv.url).stream(REQUEST))
+    events = list(P.backend(srv.url).stream(P.request))
     assert [e.text for e in events if isinstance(e, TextDelta)] == ["Answer", "!"]
     assert Usage(5, 7, 12) in events
     assert events[-1] == Done("max_tokens", "gemini-fake-001")
@@ -129,7 +81,7 @@ def test_thoughts_are_left_out_of_the_text_but_counted_as_output(srv):
 def test_blocked_prompt_is_an_error_not_an_empty_answer(srv):
     blocked = json.dumps({"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": G.usage(5, 0)})
     srv.enqueue(Reply(200, G.SSE_HEADERS, parts=sse(["data: " + blocked])))
-    err, seen = failing(srv.url)
+    err, seen = P.failing(srv.url)
     assert type(err) is E.BadRequestError
     assert "blocked (SAFETY)" in str(err) and "profile 'p'" in str(err)
     assert seen == []
@@ -140,7 +92,7 @@ def test_environment_cannot_redirect_the_call(srv, monkeypatch):
     monkeypatch.setenv("GOOGLE_GENAI_API_VERSION", "v1beta")
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
     monkeypatch.setenv("GEMINI_API_KEY", "env-key")
-    events = list(backend(srv.url).stream(REQUEST))
+    events = list(P.backend(srv.url).stream(P.request))
     assert isinstance(events[-1], Done)
     assert srv.last.path == STREAM_PATH
     assert srv.last.headers["x-goog-api-key"] == "k"
@@ -160,39 +112,25 @@ def test_sdk_log_records_do_not_reach_the_root_logger(srv, monkeypatch):
     root = logging.getLogger()
     root.addHandler(handler)
     try:
-        list(backend(srv.url).stream(REQUEST))
+        list(P.backend(srv.url).stream(P.request))
     finally:
         root.removeHandler(handler)
     assert [r.getMessage() for r in records if r.name.startswith("google_genai")] == []
 
 
 def test_client_survives_garbage_collection_between_calls(srv):
-    b = backend(srv.url)
-    list(b.stream(REQUEST))
+    b = P.backend(srv.url)
+    list(b.stream(P.request))
     gc.collect()
-    events = list(b.stream(REQUEST))
+    events = list(b.stream(P.request))
     assert [e.text for e in events if isinstance(e, TextDelta)] == G.DEFAULT_DELTAS
     assert len(srv.requests) == 2
 
 
 def test_list_models_strips_the_prefix(srv):
-    assert backend(srv.url).list_models() == ["gemini-fake-001", "gemini-other"]
+    assert P.backend(srv.url).list_models() == ["gemini-fake-001", "gemini-other"]
     assert (srv.last.method, srv.last.path) == ("GET", "/v1/models")
     assert srv.last.headers["x-goog-api-key"] == "k"
-
-
-def test_no_key_is_an_auth_error_without_a_request(srv, monkeypatch):
-    monkeypatch.setenv("GEMINI_API_KEY", "env-key")  # never used in place of the profile's
-    err, _ = failing(srv.url, api_key=None)
-    assert isinstance(err, E.AuthError)
-    assert "profile 'p'" in str(err)
-    assert srv.requests == []
-
-
-def test_sdk_is_not_imported_with_the_module():
-    code = "import sys, llmcli.providers.gemini; print('google.genai' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30)
-    assert out.stdout.strip() == "False", out.stderr
 
 
 # -- backend level: errors ----------------------------------------------------------------
@@ -211,19 +149,12 @@ def test_sdk_is_not_imported_with_the_module():
     ],
 )
 def test_http_status_errors(srv, status, cls, message):
-    srv.enqueue(G.error_reply(status, message))
-    err, seen = failing(srv.url)
-    assert type(err) is cls
-    assert err.status == status
-    assert message in str(err)
-    assert "profile 'p'" in str(err) and "Gemini" in str(err)
-    assert seen == []
-    assert len(srv.requests) == 1  # no SDK retries
+    P.assert_status_error(srv, G.error_reply(status, message), status, cls, message)
 
 
 def test_429_retry_after_header(srv):
     srv.enqueue(G.error_reply(429, "slow down", headers={"Retry-After": "7"}))
-    err, _ = failing(srv.url)
+    err, _ = P.failing(srv.url)
     assert isinstance(err, E.RateLimitError)
     assert err.retry_after == 7.0
     assert "retry after 7 s" in str(err)
@@ -231,58 +162,15 @@ def test_429_retry_after_header(srv):
 
 def test_429_retry_delay_from_the_error_details(srv):
     srv.enqueue(G.error_reply(429, "quota", details=[G.retry_info("37s")]))
-    err, _ = failing(srv.url)
+    err, _ = P.failing(srv.url)
     assert isinstance(err, E.RateLimitError)
     assert err.retry_after == 37.0
-
-
-def test_error_body_that_is_not_json(srv):
-    srv.enqueue(Reply(502, {"Content-Type": "text/html"}, "<html>Bad Gateway</html>"))
-    err, _ = failing(srv.url)
-    assert isinstance(err, E.ServerError) and err.status == 502
-    assert "Bad Gateway" in str(err)
-
-
-def test_timeout_before_the_response(srv):
-    reply = G.stream_reply()
-    reply.delay = 3.0
-    srv.enqueue(reply)
-    started = time.monotonic()
-    err, _ = failing(srv.url, timeout=0.5)
-    assert isinstance(err, E.TimeoutError)
-    assert "profile 'p'" in str(err) and "0.5 s" in str(err)
-    assert time.monotonic() - started < 2.5
-
-
-def test_stall_in_the_middle_of_the_stream_times_out(srv):
-    srv.enqueue(G.stream_reply(["Hel", "lo"], tail=[Stall(5)]))
-    started = time.monotonic()
-    err, seen = failing(srv.url, timeout=0.5)
-    assert isinstance(err, E.TimeoutError)
-    assert seen == ["Hel", "lo"]
-    assert time.monotonic() - started < 2.5
-
-
-def test_connection_refused():
-    url = closed_port_url()
-    err, _ = failing(url)
-    assert isinstance(err, E.ConnectionError)
-    assert err.status is None
-    assert "profile 'p'" in str(err) and url in str(err) and "refused" in str(err)
-
-
-def test_connection_cut_mid_stream(srv):
-    srv.enqueue(G.stream_reply(["Hel", "lo"], tail=[Cut()]))
-    err, seen = failing(srv.url)
-    assert isinstance(err, E.StreamError)
-    assert seen == ["Hel", "lo"]
-    assert "closed in the middle" in str(err) and "profile 'p'" in str(err)
 
 
 @pytest.mark.parametrize("code", [500, 429])
 def test_error_object_inside_the_stream(srv, code):
     srv.enqueue(G.stream_reply(["Hel"], tail=sse([G.stream_error_event("boom inside", code=code)])))
-    err, seen = failing(srv.url)
+    err, seen = P.failing(srv.url)
     assert type(err) is E.StreamError
     assert err.status is None  # the HTTP status was 200; the error came in the body
     assert "boom inside" in str(err) and "profile 'p'" in str(err)
@@ -291,7 +179,7 @@ def test_error_object_inside_the_stream(srv, code):
 
 def test_unparseable_event_is_a_stream_error(srv):
     srv.enqueue(Reply(200, G.SSE_HEADERS, parts=sse([G.chunk("Hel"), "data:{no space}"])))
-    err, seen = failing(srv.url)
+    err, seen = P.failing(srv.url)
     assert type(err) is E.StreamError
     assert "profile 'p'" in str(err)
     assert seen == ["Hel"]
@@ -300,26 +188,10 @@ def test_unparseable_event_is_a_stream_error(srv):
 # -- CLI level --------------------------------------------------------------------------
 
 
-def profile_toml(url: str, **overrides) -> str:
-    values = {
-        "provider": "gemini", "base_url": url, "api_key_env": "MY_TEST_KEY", "model": "gemini-test",
-        "temperature": 0.4, "max_tokens": 321, "system": "You rewrite.", "timeout": 2, "retries": 0,
-    }
-    values.update(overrides)  # a None value drops the key
-    lines = ["[profiles.gem]"] + [f"{k} = {json.dumps(v)}" for k, v in values.items() if v is not None]
-    return "\n".join(lines) + "\n"
-
-
 def test_cli_json(srv, cli, config_file):
-    config_file(profile_toml(srv.url))
+    config_file(P.profile_toml(srv.url))
     result = cli("-p", "gem", "--json", "Rewrite this", input="some text", env={"MY_TEST_KEY": "gk-test"})
-    assert result.code == 0, result.stderr
-    assert result.stderr == ""
-    out = json.loads(result.stdout)
-    assert out["text"] == TEXT
-    assert (out["profile"], out["provider"], out["model"]) == ("gem", "gemini", "gemini-fake-001")
-    assert out["usage"] == {"input_tokens": 5, "output_tokens": 4, "total_tokens": 9}
-    assert isinstance(out["seconds"], (int, float))
+    P.assert_json_answer(result, model="gemini-fake-001", usage=(5, 4, 9))
 
     sent = srv.last
     assert sent.path == STREAM_PATH
@@ -343,14 +215,6 @@ def test_cli_builtin_profile_with_its_key_variable(srv, cli, config_file, monkey
     assert json.loads(result.stdout)["provider"] == "gemini"
 
 
-def test_cli_plain_text_to_a_pipe(srv, cli, config_file):
-    config_file(profile_toml(srv.url, api_key="k", api_key_env=None))
-    result = cli("-p", "gem", "Rewrite this", input="some text")
-    assert result.code == 0, result.stderr
-    assert result.stdout == TEXT + "\n"
-    assert srv.last.headers["x-goog-api-key"] == "k"
-
-
 @pytest.mark.parametrize(
     "reply, needles",
     [
@@ -365,35 +229,16 @@ def test_cli_plain_text_to_a_pipe(srv, cli, config_file):
     ids=["401", "429", "500", "503", "in-stream", "cut"],
 )
 def test_cli_errors_are_one_line(srv, cli, config_file, reply, needles):
-    config_file(profile_toml(srv.url))
-    srv.enqueue(reply)
-    result = cli("-p", "gem", "Rewrite this", input="some text", env={"MY_TEST_KEY": "k"})
-    assert result.code == 1
-    assert_one_line_error(result.stderr, "profile 'gem'", "Gemini", *needles)
-    assert len(srv.requests) == 1  # retries = 0 in the profile, and none in the SDK
-
-
-def test_cli_timeout_and_refused(srv, cli, config_file):
-    config_file(profile_toml(srv.url, timeout=0.5))
-    srv.enqueue(G.stream_reply(tail=[Stall(5)]))
-    result = cli("-p", "gem", "Rewrite this", input="x", env={"MY_TEST_KEY": "k"})
-    assert result.code == 1
-    assert_one_line_error(result.stderr, "profile 'gem'", "timed out")
-
-    url = closed_port_url()
-    config_file(profile_toml(url))
-    result = cli("-p", "gem", "Rewrite this", input="x", env={"MY_TEST_KEY": "k"})
-    assert result.code == 1
-    assert_one_line_error(result.stderr, "profile 'gem'", "connection failed", url)
+    P.assert_cli_error(srv, cli, config_file, reply, *needles)
 
 
 def test_cli_retries_a_503_once_then_succeeds(srv, cli, config_file):
-    config_file(profile_toml(srv.url, retries=1))
+    config_file(P.profile_toml(srv.url, retries=1))
     # The header (0 s) wins over the body's RetryInfo; 61 s would be past our retry cap and fail the run.
     srv.enqueue(G.error_reply(503, "busy", headers={"Retry-After": "0"}, details=[G.retry_info("61s")]))
     result = cli("-p", "gem", "--json", "Rewrite this", input="x", env={"MY_TEST_KEY": "k"})
     assert result.code == 0, result.stderr
-    assert json.loads(result.stdout)["text"] == TEXT
+    assert json.loads(result.stdout)["text"] == P.text
     assert len(srv.requests) == 2
     assert "retry 1/1" in result.stderr
 
@@ -401,11 +246,5 @@ def test_cli_retries_a_503_once_then_succeeds(srv, cli, config_file):
 def test_subprocess_stderr_is_clean(srv, config_file):
     # Both Google key variables set makes the SDK log a warning; with every warning
     # filter on, nothing from the SDK may still reach stderr.
-    path = config_file(profile_toml(srv.url))
-    proc = run_llmcli("-p", "gem", "Rewrite this", input="some text",
-                      env={"LLMCLI_CONFIG": str(path), "MY_TEST_KEY": "k", "GOOGLE_API_KEY": "a",
-                           "GEMINI_API_KEY": "b", "PYTHONWARNINGS": "always"})
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.decode() == TEXT + "\n"
-    assert proc.stderr.decode() == ""
-    assert srv.last.headers["x-goog-api-key"] == "k"
+    sent = P.assert_clean_subprocess(srv, config_file, env={"GOOGLE_API_KEY": "a", "GEMINI_API_KEY": "b"})
+    assert sent.headers["x-goog-api-key"] == "k"
