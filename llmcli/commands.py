@@ -69,8 +69,8 @@ def run_once(
     writer = render.make_writer(mode)
 
     def on_retry(err, wait: float, attempt: int) -> None:
-        status.note(f"{err.kind} ({'HTTP ' + str(err.status) if err.status else 'no answer'}); "
-                    f"retry {attempt}/{profile.retries} in {wait:.1f} s")
+        what = f"HTTP {err.status} {err.message}" if err.status else err.message
+        status.note(f"{err.kind}: {' '.join(what.split())[:120]}; retry {attempt}/{profile.retries} in {wait:.1f} s")
 
     answer = complete(endpoint, request, retries=profile.retries, writer=writer, on_retry=on_retry)
 

@@ -76,12 +76,12 @@ class ProviderError(LlmcliError):
         self.retry_after = retry_after
 
     def __str__(self) -> str:
-        where = []
-        if self.profile:
-            where.append(f"profile '{self.profile}'")
-        if self.provider and self.provider != self.profile:
-            where.append(f"provider {self.provider}")
-        head = f"{' / '.join(where)}: " if where else ""
+        if self.provider and self.profile:
+            head = f"{self.provider} (profile '{self.profile}'): "
+        elif self.provider or self.profile:
+            head = f"{self.provider or 'profile ' + repr(self.profile)}: "
+        else:
+            head = ""
         status = f"HTTP {self.status} " if self.status else ""
         text = f"{head}{self.kind}: {status}{_one_line(self.message)}".rstrip()
         if self.retry_after:

@@ -325,3 +325,10 @@ def test_options_before_a_command_go_to_it(cli, fake_profile):
     result = cli("-p", "fake", "models")
     assert result.code == 0 and result.stdout == "fake-model\nother-model\n"
     assert cli("--json", "models", "are", "great").code == 2  # models takes no --json: a clear error
+
+
+def test_connection_refused_is_not_retried(cli, config_file):
+    config_file(f'[profiles.down]\nprovider = "lmstudio"\nbase_url = "http://127.0.0.1:{closed_port()}/v1"\nretries = 2\n')
+    result = cli("-p", "down", "hi")
+    assert result.code == 1
+    assert_one_line_error(result.stderr, "LM Studio (profile 'down'): connection failed")  # no "retry" notes

@@ -19,7 +19,7 @@ def test_provider_error_message_is_one_line_with_context():
     err = E.RateLimitError("slow\ndown  now", profile="groq", provider="Groq", status=429, retry_after=3)
     text = str(err)
     assert "\n" not in text
-    assert text.startswith("profile 'groq' / provider Groq: rate limited: HTTP 429 slow down now (retry after 3 s)")
+    assert text.startswith("Groq (profile 'groq'): rate limited: HTTP 429 slow down now (retry after 3 s)")
 
 
 @pytest.mark.parametrize(

@@ -108,6 +108,8 @@ class Errors:
         detail = _short(exc)
         message = f"cannot reach {where}" + (f" ({detail})" if detail else "")
         err = self.make(E.ConnectionError, message)
+        if detail == "connection refused":
+            err.retryable = False  # nothing listens there: retrying only delays the message
         if self.endpoint.kind == "lmstudio":
             err.hint = "start LM Studio's local server (Developer tab) or fix the profile's base_url"
         return err
