@@ -75,12 +75,9 @@ def run_once(
     answer = complete(endpoint, request, retries=profile.retries, writer=writer, on_retry=on_retry)
 
     if output:
-        from .atomic import atomic_write_text
-
-        text = answer.text if answer.text.endswith("\n") or not answer.text else answer.text + "\n"
-        atomic_write_text(output, text)
-        if _stderr_is_terminal():
-            status.note(f"wrote {output} ({len(text.encode())} bytes)")
+        _write_output(output, answer.text, files)
+    elif not answer.text.strip() and not as_json:
+        status.warn("the model returned no text")
     if as_json:
         _stdout(json.dumps(answer.as_json(), ensure_ascii=False))
     if show_usage:
@@ -92,6 +89,24 @@ def run_once(
         status.note(f"{tokens} · {answer.seconds:.2f} s · {answer.profile} ({answer.model or 'default model'})")
     if answer.finish_reason in ("length", "max_tokens", "MAX_TOKENS"):
         status.warn("the answer was cut at the token limit (raise --max-tokens)")
+
+
+def _write_output(output: str, text: str, inputs: Sequence[str]) -> None:
+    """-o: replace FILE atomically; an in-place edit keeps the original as FILE.bak; never write nothing."""
+    from .atomic import atomic_write_bytes, atomic_write_text
+    from .errors import StreamError
+
+    if not text.strip():
+        raise StreamError(f"the model returned no text; {output} left unchanged")
+    target = Path(output)
+    sources = {Path(f).resolve() for f in inputs if f != "-"}
+    if target.exists() and target.resolve() in sources:
+        backup = target.with_name(target.name + ".bak")
+        atomic_write_bytes(backup, target.read_bytes())
+        status.note(f"{output} rewritten in place; the original is kept in {backup}")
+    atomic_write_text(output, text if text.endswith("\n") else text + "\n")
+    if _stderr_is_terminal():
+        status.note(f"wrote {output} ({len(text.encode())} bytes)")
 
 
 def _check_output_path(output: str) -> None:

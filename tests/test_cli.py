@@ -332,3 +332,30 @@ def test_connection_refused_is_not_retried(cli, config_file):
     result = cli("-p", "down", "hi")
     assert result.code == 1
     assert_one_line_error(result.stderr, "LM Studio (profile 'down'): connection failed")  # no "retry" notes
+
+
+def test_in_place_edit_keeps_a_backup(cli, fake_profile, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("teh original\n")
+    result = cli("-f", str(notes), "-o", str(notes), "Fix the spelling")
+    assert result.code == 0
+    assert notes.read_text() == "Hello from fake server!\n"
+    assert (tmp_path / "notes.txt.bak").read_text() == "teh original\n"
+    assert "original is kept in" in result.stderr
+
+
+def test_empty_answer_never_overwrites_the_output(cli, fake_profile, tmp_path):
+    out = tmp_path / "out.txt"
+    out.write_text("keep me")
+    fake_profile.enqueue(stream_reply([]))
+    result = cli("-o", str(out), "hi")
+    assert result.code == 1
+    assert_one_line_error(result.stderr, "returned no text", "left unchanged")
+    assert out.read_text() == "keep me"
+
+
+def test_empty_answer_is_warned_on_stdout_runs(cli, fake_profile):
+    fake_profile.enqueue(stream_reply([]))
+    result = cli("hi")
+    assert result.code == 0 and result.stdout == ""
+    assert "returned no text" in result.stderr
