@@ -171,4 +171,6 @@ def _short(exc: BaseException | None) -> str:
         text = " ".join(str(cause).split())
     if "refused" in text.lower():
         return "connection refused"
+    if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo failed" in text:
+        return "host name not found: offline, or a typo in base_url?"
     return text[:160]
