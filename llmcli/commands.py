@@ -6,13 +6,13 @@ Imported only when a command runs, so ``--help`` never pays for it.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Sequence
 
 from . import config as C
 from . import status
 from .errors import ConfigError, UsageError
+from .spinner import stderr_is_terminal
 
 
 def _stdout(text: str) -> None:
@@ -67,12 +67,28 @@ def run_once(
     endpoint = endpoint_for(profile, timeout=timeout, config_path=config.path)
     mode = render.choose_mode(raw=raw, markdown=markdown, silent=as_json or bool(output))
     writer = render.make_writer(mode)
+    spinner = None
+    if stderr_is_terminal():
+        from .providers import KINDS
+        from .spinner import Spinner, SpinningWriter
+
+        spinner = Spinner(f"waiting for {KINDS[profile.provider].label} ({profile.name})").start()
+        on_terminal = mode != render.SILENT and render.stdout_is_terminal()
+        writer = SpinningWriter(writer, spinner, answer_on_terminal=on_terminal)
 
     def on_retry(err, wait: float, attempt: int) -> None:
         what = f"HTTP {err.status} {err.message}" if err.status else err.message
-        status.note(f"{err.kind}: {' '.join(what.split())[:120]}; retry {attempt}/{profile.retries} in {wait:.1f} s")
+        line = f"{err.kind}: {' '.join(what.split())[:120]}; retry {attempt}/{profile.retries} in {wait:.1f} s"
+        if spinner is not None:
+            spinner.print_above(f"{status.PREFIX}: {line}")
+        else:
+            status.note(line)
 
-    answer = complete(endpoint, request, retries=profile.retries, writer=writer, on_retry=on_retry)
+    try:
+        answer = complete(endpoint, request, retries=profile.retries, writer=writer, on_retry=on_retry)
+    finally:
+        if spinner is not None:
+            spinner.stop()
 
     if output:
         _write_output(output, answer.text, files)
@@ -105,7 +121,7 @@ def _write_output(output: str, text: str, inputs: Sequence[str]) -> None:
         atomic_write_bytes(backup, target.read_bytes())
         status.note(f"{output} rewritten in place; the original is kept in {backup}")
     atomic_write_text(output, text if text.endswith("\n") else text + "\n")
-    if _stderr_is_terminal():
+    if stderr_is_terminal():
         status.note(f"wrote {output} ({len(text.encode())} bytes)")
 
 
@@ -116,13 +132,6 @@ def _check_output_path(output: str) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(f"-o {output}: directory {parent} does not exist")
-
-
-def _stderr_is_terminal() -> bool:
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 # -- profiles and models ----------------------------------------------------------
