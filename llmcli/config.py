@@ -227,7 +227,8 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Config:
         tables = {}
     for name, table in tables.items():
         if not isinstance(table, dict):
-            problems.append(f"{where.key('profiles', name)}: profile '{name}' must be a table ([profiles.{name}])")
+            loc = where.key(("profiles",), name)
+            problems.append(f"{loc}: profile '{name}' must be a table ([profiles.{name}])")
             continue
         profile = _build_profile(name, table, profiles.get(name), where, problems)
         if profile is not None:
@@ -254,7 +255,7 @@ def _build_profile(
     where: "_Locator",
     problems: list[str],
 ) -> Profile | None:
-    table_name = f"profiles.{name}"
+    table_name = ("profiles", name)
     start = len(problems)
     values: dict[str, Any] = {}
     for key, value in table.items():
@@ -372,12 +373,12 @@ class _Locator:
         self.path = path
         self.lines = text.splitlines()
 
-    def table(self, table: str | None) -> str:
+    def table(self, table: tuple[str, ...] | None) -> str:
         line = self._table_line(table)
         return f"{self.path}:{line + 1}" if line is not None else str(self.path)
 
-    def key(self, table: str | None, key: str) -> str:
-        pattern = re.compile(rf"""^\s*("?){re.escape(key)}\1\s*[=.]""")
+    def key(self, table: tuple[str, ...] | None, key: str) -> str:
+        pattern = re.compile(rf"""^\s*(["']?){re.escape(key)}\1\s*[=.]""")
         if table is None:
             start = 0
         else:
@@ -398,19 +399,17 @@ class _Locator:
             return str(self.path)
         return self.table(table)
 
-    def _dotted(self, table: str) -> str:
-        name = table.rpartition(".")[2]
-        pattern = re.compile(rf"""^\s*("?){re.escape(name)}\1\s*=""")
+    def _dotted(self, table: tuple[str, ...]) -> str:
+        pattern = re.compile(rf"""^\s*(["']?){re.escape(table[-1])}\1\s*=""")
         for index, line in enumerate(self.lines):
             if pattern.match(line):
                 return f"{self.path}:{index + 1}"
         return str(self.path)
 
-    def _table_line(self, table: str | None) -> int | None:
+    def _table_line(self, table: tuple[str, ...] | None) -> int | None:
         if table is None:
             return None
-        parts = table.split(".")
-        quoted = r"\s*\.\s*".join(rf"""("?){re.escape(p)}\{i + 1}""" for i, p in enumerate(parts))
+        quoted = r"\s*\.\s*".join(rf"""(["']?){re.escape(p)}\{i + 1}""" for i, p in enumerate(table))
         pattern = re.compile(rf"^\s*\[\s*{quoted}\s*\]")
         for index, line in enumerate(self.lines):
             if pattern.match(line):

@@ -317,3 +317,18 @@ def test_cli_profiles_table_never_shows_key(cli, config_file, monkeypatch):
     assert rows["groq"].startswith("*")  # the auto-detected default
     header = result.stdout.splitlines()[0].split()
     assert header == ["NAME", "PROVIDER", "MODEL", "BASE", "URL", "KEY"]
+
+
+def test_line_numbers_for_quoted_profile_names(config_file):
+    path = config_file('# box\n\n[profiles."my.box"]\nprovider = "lmstudio"\nbase_url = "http://h:1/v1"\ntemprature = 1\n')
+    with pytest.raises(ConfigError) as info:
+        C.load()
+    assert str(info.value).startswith(f"{path}:6: profile 'my.box': unknown key 'temprature'")
+    assert "did you mean 'temperature'" in str(info.value)
+
+
+def test_profile_that_is_not_a_table(config_file):
+    path = config_file('[profiles]\ngroq = "fast"\n')
+    with pytest.raises(ConfigError) as info:
+        C.load()
+    assert str(info.value).startswith(f"{path}:2: profile 'groq' must be a table")
