@@ -146,3 +146,40 @@ def test_no_color_drops_colours_but_keeps_rendering(fake_profile):
     colour = ("38;2;", "38;5;", "48;2;", "48;5;")
     assert any(c in coloured for c in colour)
     assert not any(c in plain for c in colour)
+
+
+def test_ctrl_c_on_a_terminal_restores_it(fake_profile):
+    """Ctrl-C mid-answer on a terminal: exit 130, the text so far stays, cursor and echo come back."""
+    import termios
+
+    fake_profile.enqueue(stream_reply(["# Title\n\n", "First paragraph.\n\n", "Second"], pause=2.0))
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ.update({"PYTHONPATH": str(ROOT), "COLUMNS": "60", "TERM": "xterm-256color"})
+        os.execv(sys.executable, [sys.executable, "-m", "llmcli", "hi"])
+    seen = b""
+    deadline = time.time() + 30
+    while b"First" not in seen and time.time() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            seen += os.read(fd, 4096)
+    assert termios.tcgetattr(fd)[3] & termios.ECHO == 0  # echo is off while the answer streams
+    os.kill(pid, signal.SIGINT)
+    while True:
+        try:
+            ready, _, _ = select.select([fd], [], [], 10)
+            data = os.read(fd, 4096) if ready else b""
+        except OSError:
+            break
+        if not data:
+            break
+        seen += data
+    echo_back = termios.tcgetattr(fd)[3] & termios.ECHO
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    text = seen.decode("utf-8", "replace")
+    assert os.waitstatus_to_exitcode(status) == 130
+    assert "Title" in text and "First paragraph." in text
+    assert "error\x1b[0m: interrupted" in text and "Traceback" not in text  # coloured on a terminal
+    assert "\x1b[?25h" in text  # cursor shown again
+    assert echo_back  # terminal echo restored
