@@ -19,8 +19,8 @@ import warnings
 from typing import Any, Iterator
 
 from .. import errors as E
-from .base import Done, Endpoint, Event, Request, TextDelta, Usage
-from .common import Errors, header_retry_after, provider_message
+from .base import Done, Event, Request, TextDelta, Usage
+from .common import SDKBackend, header_retry_after, provider_message
 
 # The Messages API refuses a request without max_tokens.  When neither the
 # profile nor the command line sets one we send this: large enough for a
@@ -29,37 +29,29 @@ from .common import Errors, header_retry_after, provider_message
 DEFAULT_MAX_TOKENS = 4096
 
 
-class Backend:
-    def __init__(self, endpoint: Endpoint) -> None:
-        self.endpoint = endpoint
-        self.errors = Errors(endpoint)
-        self._client: Any = None
-
+class Backend(SDKBackend):
     # -- SDK plumbing -------------------------------------------------------
 
-    def client(self) -> Any:
-        if self._client is None:
-            e = self.endpoint
-            # Without a key the SDK would go looking in ANTHROPIC_* variables and
-            # ~/.config/anthropic profiles, then fail at call time with a TypeError.
-            self.errors.require_key()
-            import anthropic
+    def make_client(self) -> Any:
+        e = self.endpoint
+        # Without a key the SDK would go looking in ANTHROPIC_* variables and
+        # ~/.config/anthropic profiles, then fail at call time with a TypeError.
+        self.errors.require_key()
+        import anthropic
 
-            options: dict[str, Any] = {}
-            if "open_telemetry" in inspect.signature(anthropic.Anthropic).parameters:
-                # 2.x traces calls through OpenTelemetry when the environment configures it
-                # (and logs failures to load a provider); a CLI wants neither.
-                options["open_telemetry"] = False
-            with E.map_exceptions(self.mapping()):
-                self._client = anthropic.Anthropic(
-                    api_key=e.api_key,
-                    base_url=e.base_url,
-                    max_retries=0,  # retries are ours (llmcli.retry); the SDK would honour any Retry-After
-                    timeout=anthropic.Timeout(e.timeout, connect=min(10.0, e.timeout)),
-                    default_headers=e.headers or None,
-                    **options,
-                )
-        return self._client
+        options: dict[str, Any] = {}
+        if "open_telemetry" in inspect.signature(anthropic.Anthropic).parameters:
+            # 2.x traces calls through OpenTelemetry when the environment configures it
+            # (and logs failures to load a provider); a CLI wants neither.
+            options["open_telemetry"] = False
+        return anthropic.Anthropic(
+            api_key=e.api_key,
+            base_url=e.base_url,
+            max_retries=0,  # retries are ours (llmcli.retry); the SDK would honour any Retry-After
+            timeout=anthropic.Timeout(e.timeout, connect=min(10.0, e.timeout)),
+            default_headers=e.headers or None,
+            **options,
+        )
 
     def mapping(self) -> dict[type[BaseException], Any]:
         import anthropic

@@ -174,3 +174,31 @@ def _short(exc: BaseException | None) -> str:
     if "Name or service not known" in text or "nodename nor servname" in text or "getaddrinfo failed" in text:
         return "host name not found: offline, or a typo in base_url?"
     return text[:160]
+
+
+class SDKBackend:
+    """Plumbing every backend shares: its endpoint, its error builder, one SDK client made on first use.
+
+    A subclass writes ``make_client()`` (importing its SDK there, never at module
+    level) and ``mapping()`` (its SDK's exceptions -> ours, on top of
+    ``transport_mapping``), then ``stream()`` and ``list_models()``.  The client
+    is held for the backend's lifetime: google-genai's closes its HTTP client
+    when collected.
+    """
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.errors = Errors(endpoint)
+        self._client: Any = None
+
+    def client(self) -> Any:
+        if self._client is None:
+            with E.map_exceptions(self.mapping()):
+                self._client = self.make_client()
+        return self._client
+
+    def make_client(self) -> Any:
+        raise NotImplementedError
+
+    def mapping(self) -> dict[type[BaseException], Callable[[BaseException], E.ProviderError]]:
+        return self.errors.transport_mapping()

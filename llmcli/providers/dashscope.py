@@ -33,16 +33,14 @@ from typing import Any, Iterator
 
 from .. import errors as E
 from . import KINDS
-from .base import Done, Endpoint, Event, Request, TextDelta, Usage
-from .common import Errors, chat_messages, header_retry_after, quiet_logger
+from .base import Done, Event, Request, TextDelta, Usage
+from .common import SDKBackend, chat_messages, header_retry_after, quiet_logger
 
 MODELS_URL = "https://help.aliyun.com/zh/model-studio/models"
 
 
-class Backend:
-    def __init__(self, endpoint: Endpoint) -> None:
-        self.endpoint = endpoint
-        self.errors = Errors(endpoint)
+class Backend(SDKBackend):
+    """No client object: the 1.x API is module functions, given the key and URL per call."""
 
     # -- SDK plumbing -------------------------------------------------------
 

@@ -25,49 +25,41 @@ import re
 from typing import Any, Iterator
 
 from .. import errors as E
-from .base import Done, Endpoint, Event, Request, TextDelta, Usage
-from .common import Errors, header_retry_after, provider_message, quiet_logger
+from .base import Done, Event, Request, TextDelta, Usage
+from .common import SDKBackend, header_retry_after, provider_message, quiet_logger
 
 # Pinned rather than left to the SDK, which lets GOOGLE_GENAI_API_VERSION change it.
 API_VERSION = "v1"
 _LOGGER = "google_genai"  # parent of every logger the SDK creates
 
 
-class Backend:
-    def __init__(self, endpoint: Endpoint) -> None:
-        self.endpoint = endpoint
-        self.errors = Errors(endpoint)
-        # Held for the backend's lifetime: a Client that is collected closes its
-        # httpx client, and a later call fails with "the client has been closed".
-        self._client: Any = None
-
+class Backend(SDKBackend):
     # -- SDK plumbing -------------------------------------------------------
 
-    def client(self) -> Any:
-        if self._client is None:
-            e = self.endpoint
-            self.errors.require_key()  # the SDK would read GEMINI_API_KEY/GOOGLE_API_KEY itself
-            # Its records (e.g. "Both GOOGLE_API_KEY and GEMINI_API_KEY are set") stay off stderr.
-            quiet_logger(_LOGGER, propagate=False)
-            logging.getLogger(_LOGGER).setLevel(logging.ERROR)
-            from google import genai
-            from google.genai import types
+    def make_client(self) -> Any:
+        # Kept by SDKBackend for the backend's lifetime: a Client that is collected closes
+        # its httpx client, and a later call fails with "the client has been closed".
+        e = self.endpoint
+        self.errors.require_key()  # the SDK would read GEMINI_API_KEY/GOOGLE_API_KEY itself
+        # Its records (e.g. "Both GOOGLE_API_KEY and GEMINI_API_KEY are set") stay off stderr.
+        quiet_logger(_LOGGER, propagate=False)
+        logging.getLogger(_LOGGER).setLevel(logging.ERROR)
+        from google import genai
+        from google.genai import types
 
-            with E.map_exceptions(self.mapping()):
-                self._client = genai.Client(
-                    api_key=e.api_key,
-                    # Explicit, so GOOGLE_GENAI_USE_VERTEXAI in the environment cannot
-                    # switch this profile to Vertex AI and its credential lookup.
-                    vertexai=False,
-                    http_options=types.HttpOptions(
-                        base_url=e.base_url,  # always explicit: GOOGLE_GEMINI_BASE_URL is ignored
-                        api_version=API_VERSION,
-                        timeout=max(1, int(e.timeout * 1000)),  # milliseconds
-                        headers=e.headers or None,
-                        # retry_options stays None: the SDK then makes exactly one attempt.
-                    ),
-                )
-        return self._client
+        return genai.Client(
+            api_key=e.api_key,
+            # Explicit, so GOOGLE_GENAI_USE_VERTEXAI in the environment cannot
+            # switch this profile to Vertex AI and its credential lookup.
+            vertexai=False,
+            http_options=types.HttpOptions(
+                base_url=e.base_url,  # always explicit: GOOGLE_GEMINI_BASE_URL is ignored
+                api_version=API_VERSION,
+                timeout=max(1, int(e.timeout * 1000)),  # milliseconds
+                headers=e.headers or None,
+                # retry_options stays None: the SDK then makes exactly one attempt.
+            ),
+        )
 
     def mapping(self) -> dict[type[BaseException], Any]:
         import pydantic

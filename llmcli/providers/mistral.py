@@ -25,36 +25,29 @@ from typing import Any, Iterator
 
 from .. import errors as E
 from . import KINDS
-from .base import Done, Endpoint, Event, Request, TextDelta, Usage
-from .common import Errors, chat_messages, header_retry_after, provider_message, quiet_logger
+from .base import Done, Event, Request, TextDelta, Usage
+from .common import SDKBackend, chat_messages, header_retry_after, provider_message, quiet_logger
 
 
-class Backend:
-    def __init__(self, endpoint: Endpoint) -> None:
-        self.endpoint = endpoint
-        self.errors = Errors(endpoint)
-        self._client: Any = None
-
+class Backend(SDKBackend):
     # -- SDK plumbing -------------------------------------------------------
 
-    def client(self) -> Any:
-        if self._client is None:
-            from mistralai.client import Mistral
+    def make_client(self) -> Any:
+        from mistralai.client import Mistral
 
-            e = self.endpoint
-            with E.map_exceptions(self.mapping()):
-                self._client = Mistral(
-                    api_key=e.api_key,
-                    server_url=_server_url(e.base_url or KINDS[e.kind].base_url),
-                    timeout_ms=int(e.timeout * 1000),
-                    # No retry_config: the SDK then makes exactly one attempt;
-                    # retries are ours (llmcli.retry).
-                    # A plain logger instead of the SDK default, which calls
-                    # logging.basicConfig() (stderr) when MISTRAL_DEBUG is set.
-                    debug_logger=logging.getLogger("mistralai.client"),
-                )
-            _replace_deprecation_hook(self._client)
-        return self._client
+        e = self.endpoint
+        client = Mistral(
+            api_key=e.api_key,
+            server_url=_server_url(e.base_url or KINDS[e.kind].base_url),
+            timeout_ms=int(e.timeout * 1000),
+            # No retry_config: the SDK then makes exactly one attempt;
+            # retries are ours (llmcli.retry).
+            # A plain logger instead of the SDK default, which calls
+            # logging.basicConfig() (stderr) when MISTRAL_DEBUG is set.
+            debug_logger=logging.getLogger("mistralai.client"),
+        )
+        _replace_deprecation_hook(client)
+        return client
 
     def mapping(self) -> dict[type[BaseException], Any]:
         from mistralai.client import errors as merrors

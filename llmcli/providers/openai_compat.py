@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from .. import errors as E
-from .base import Done, Endpoint, Event, Request, TextDelta, Usage
-from .common import Errors, chat_messages, header_retry_after, provider_message
+from .base import Done, Event, Request, TextDelta, Usage
+from .common import SDKBackend, chat_messages, header_retry_after, provider_message
 
 # Servers that take OpenAI's newer name for the output cap.  Reasoning models
 # on api.openai.com reject max_tokens; every other server here knows max_tokens.
@@ -20,28 +20,20 @@ _MAX_COMPLETION_TOKENS_KINDS = {"openai"}
 _PLACEHOLDER_KEY = "not-needed"
 
 
-class Backend:
-    def __init__(self, endpoint: Endpoint) -> None:
-        self.endpoint = endpoint
-        self.errors = Errors(endpoint)
-        self._client: Any = None
-
+class Backend(SDKBackend):
     # -- SDK plumbing -------------------------------------------------------
 
-    def client(self) -> Any:
-        if self._client is None:
-            import openai
+    def make_client(self) -> Any:
+        import openai
 
-            e = self.endpoint
-            with E.map_exceptions(self.mapping()):
-                self._client = openai.OpenAI(
-                    api_key=e.api_key or _PLACEHOLDER_KEY,
-                    base_url=e.base_url,
-                    max_retries=0,  # retries are ours (llmcli.retry)
-                    timeout=openai.Timeout(e.timeout, connect=min(10.0, e.timeout)),
-                    default_headers=e.headers or None,
-                )
-        return self._client
+        e = self.endpoint
+        return openai.OpenAI(
+            api_key=e.api_key or _PLACEHOLDER_KEY,
+            base_url=e.base_url,
+            max_retries=0,  # retries are ours (llmcli.retry)
+            timeout=openai.Timeout(e.timeout, connect=min(10.0, e.timeout)),
+            default_headers=e.headers or None,
+        )
 
     def mapping(self) -> dict[type[BaseException], Any]:
         import openai
