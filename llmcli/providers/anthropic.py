@@ -30,6 +30,9 @@ DEFAULT_MAX_TOKENS = 4096
 
 
 class Backend(SDKBackend):
+    sdk_modules = ("anthropic",)
+    unused_extras = ("aiohttp",)
+
     # -- SDK plumbing -------------------------------------------------------
 
     def make_client(self) -> Any:

@@ -42,6 +42,8 @@ MODELS_URL = "https://help.aliyun.com/zh/model-studio/models"
 class Backend(SDKBackend):
     """No client object: the 1.x API is module functions, given the key and URL per call."""
 
+    sdk_modules = ("dashscope",)  # it needs aiohttp itself: nothing hidden
+
     # -- SDK plumbing -------------------------------------------------------
 
     def mapping(self) -> dict[type[BaseException], Any]:

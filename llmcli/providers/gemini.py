@@ -34,6 +34,9 @@ _LOGGER = "google_genai"  # parent of every logger the SDK creates
 
 
 class Backend(SDKBackend):
+    sdk_modules = ("google.genai", "google.genai.types", "google.genai.errors")
+    unused_extras = ("aiohttp",)
+
     # -- SDK plumbing -------------------------------------------------------
 
     def make_client(self) -> Any:

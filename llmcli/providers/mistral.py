@@ -30,6 +30,8 @@ from .common import SDKBackend, chat_messages, header_retry_after, provider_mess
 
 
 class Backend(SDKBackend):
+    sdk_modules = ("mistralai.client",)
+
     # -- SDK plumbing -------------------------------------------------------
 
     def make_client(self) -> Any:

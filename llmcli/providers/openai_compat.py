@@ -21,6 +21,9 @@ _PLACEHOLDER_KEY = "not-needed"
 
 
 class Backend(SDKBackend):
+    sdk_modules = ("openai",)
+    unused_extras = ("aiohttp",)
+
     # -- SDK plumbing -------------------------------------------------------
 
     def make_client(self) -> Any:

@@ -66,3 +66,26 @@ def test_backend_lists_models_and_maps_404(openai_server):
     with pytest.raises(NotFoundError) as info:
         list(backend.stream(Request((Message("user", "hi"),), "nope")))
     assert info.value.status == 404 and "does not exist" in str(info.value)
+
+
+def test_sdks_load_without_their_unused_aiohttp_extra():
+    """openai/anthropic/genai skip aiohttp (a sync CLI never uses it); it stays importable for dashscope."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import sys\n"
+        "from llmcli.providers import backend_for\n"
+        "from llmcli.providers.base import Endpoint\n"
+        "for kind in ('openai', 'anthropic', 'gemini'):\n"
+        "    backend_for(Endpoint('p', kind, 'http://127.0.0.1:9', 'k', {}, 5))\n"
+        "assert 'openai' in sys.modules and 'anthropic' in sys.modules and 'google.genai' in sys.modules\n"
+        "assert 'aiohttp' not in sys.modules, 'aiohttp was imported'\n"
+        "backend_for(Endpoint('p', 'dashscope', 'http://127.0.0.1:9', 'k', {}, 5))\n"
+        "assert sys.modules.get('aiohttp') is not None  # dashscope needs it, and gets it\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr
