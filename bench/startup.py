@@ -2,7 +2,8 @@
 
 Prints the median wall time (and min/max) of:
   llmcli --help, llmcli --version, llmcli profiles
-  a bare Typer app of three commands answering --help (the floor; goal: llmcli --help within 1.2x)
+  a bare Typer app of three commands answering --help (the floor; goal: llmcli --help within 1.2x),
+  with Typer's default Rich help and with plain help (rich_markup_mode=None, which llmcli uses)
   python -c "import typer, rich"
 Runs are interleaved round-robin so that drift on a noisy machine hits every command alike;
 compare the ratios, not the absolute times.
@@ -25,8 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 BARE_APP = '''
+import sys
 import typer
-app = typer.Typer()
+app = typer.Typer(rich_markup_mode=None if "--plain" in sys.argv else "rich")
+sys.argv = [a for a in sys.argv if a != "--plain"]
 
 @app.command()
 def first(name: str = "x"):
@@ -78,6 +81,7 @@ def main() -> None:
         "llmcli --version": cli + ["--version"],
         "llmcli profiles": cli + ["profiles"],
         "bare Typer app --help": [sys.executable, str(bare), "--help"],
+        "bare Typer app --help, plain help": [sys.executable, str(bare), "--plain", "--help"],
         'python -c "import typer, rich"': [sys.executable, "-c", "import typer, rich"],
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
@@ -88,13 +92,15 @@ def main() -> None:
             times[name].append(time_once(argv, env))
 
     floor = statistics.median(times["bare Typer app --help"])
-    print(f"{'command':34} {'median ms':>9} {'min':>6} {'max':>6} {'vs bare Typer':>14}")
+    print(f"{'command':36} {'median ms':>9} {'min':>6} {'max':>6} {'vs bare Typer':>14}")
     for name, values in times.items():
         med = statistics.median(values)
-        print(f"{name:34} {med * 1000:9.0f} {min(values) * 1000:6.0f} {max(values) * 1000:6.0f} {med / floor:13.2f}x")
+        print(f"{name:36} {med * 1000:9.0f} {min(values) * 1000:6.0f} {max(values) * 1000:6.0f} {med / floor:13.2f}x")
     ratio = statistics.median(times["llmcli --help"]) / floor
+    plain = statistics.median(times["llmcli --help"]) / statistics.median(times["bare Typer app --help, plain help"])
     verdict = "within" if ratio <= 1.2 else "OVER"
-    print(f"\nllmcli --help / bare Typer --help = {ratio:.2f}x ({verdict} the 1.2x goal); runs={args.runs}, python {sys.version.split()[0]}")
+    print(f"\nllmcli --help / bare Typer --help = {ratio:.2f}x ({verdict} the 1.2x goal); "
+          f"vs the same app with plain help: {plain:.2f}x; runs={args.runs}, python {sys.version.split()[0]}")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -14,8 +14,7 @@ from typing import List, Optional
 
 import typer
 
-from . import __version__
-from .default_group import DEFAULT_COMMAND, DefaultCommandGroup
+from .default_group import DEFAULT_COMMAND, GLOBALS, DefaultCommandGroup
 
 app = typer.Typer(
     cls=DefaultCommandGroup,
@@ -30,36 +29,6 @@ config_app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(config_app, name="config")
-
-
-class State:
-    """What the group's options leave for the commands."""
-
-    config: Optional[str] = None
-    debug: bool = False
-
-
-STATE = State()
-
-
-def _version(value: bool) -> None:
-    if value:
-        sys.stdout.write(f"llmcli {__version__}\n")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    config: Optional[str] = typer.Option(
-        None, "--config", metavar="PATH", help="Config file (default: $LLMCLI_CONFIG, else the user config dir)."
-    ),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
-    version: bool = typer.Option(
-        False, "--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
-) -> None:
-    STATE.config = config
-    STATE.debug = debug or bool(os.environ.get("LLMCLI_DEBUG"))
 
 
 # -- the default command --------------------------------------------------------
@@ -87,7 +56,7 @@ def run(
     run_once(
         words=words or [], files=files or [], profile_name=profile, model=model, temperature=temperature,
         max_tokens=max_tokens, system=system, timeout=timeout, output=output, as_json=as_json, raw=raw,
-        markdown=markdown, show_usage=usage, config_path=STATE.config,
+        markdown=markdown, show_usage=usage, config_path=GLOBALS.config,
     )
 
 
@@ -99,7 +68,7 @@ def profiles_cmd() -> None:
     """List profiles: name, provider, model, base URL and whether a key is set (never the key)."""
     from .commands import list_profiles
 
-    list_profiles(STATE.config)
+    list_profiles(GLOBALS.config)
 
 
 @app.command("models")
@@ -109,7 +78,7 @@ def models_cmd(
     """List the models the profile's provider offers."""
     from .commands import list_models
 
-    list_models(STATE.config, profile)
+    list_models(GLOBALS.config, profile)
 
 
 @config_app.command("path")
@@ -117,7 +86,7 @@ def config_path_cmd() -> None:
     """Print the config file's path."""
     from .commands import config_path
 
-    config_path(STATE.config)
+    config_path(GLOBALS.config)
 
 
 @config_app.command("show")
@@ -125,7 +94,7 @@ def config_show_cmd() -> None:
     """Print the effective profiles as TOML, secrets masked."""
     from .commands import config_show
 
-    config_show(STATE.config)
+    config_show(GLOBALS.config)
 
 
 @config_app.command("init")
@@ -136,7 +105,7 @@ def config_init_cmd(
     """Write a starter config file."""
     from .commands import config_init
 
-    config_init(STATE.config, force=force, profile=profile)
+    config_init(GLOBALS.config, force=force, profile=profile)
 
 
 @config_app.command("validate")
@@ -144,7 +113,7 @@ def config_validate_cmd() -> None:
     """Check the config file and report every problem."""
     from .commands import config_validate
 
-    config_validate(STATE.config)
+    config_validate(GLOBALS.config)
 
 
 # -- entry point ---------------------------------------------------------------------
@@ -157,7 +126,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from . import errors as E
 
-    STATE.config, STATE.debug = None, bool(os.environ.get("LLMCLI_DEBUG"))
+    GLOBALS.config, GLOBALS.debug = None, bool(os.environ.get("LLMCLI_DEBUG"))
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="llmcli", standalone_mode=False)
@@ -180,7 +149,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         silence_stdout()
         return E.EXIT_BROKEN_PIPE
     except E.LlmcliError as exc:
-        if STATE.debug:
+        if GLOBALS.debug:
             import traceback
 
             traceback.print_exc()
@@ -188,7 +157,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             _report(str(exc))
         return exc.exit_code
     except Exception as exc:  # a bug, not a user mistake
-        if STATE.debug:
+        if GLOBALS.debug:
             raise
         _report(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
         return E.EXIT_INTERNAL

@@ -13,17 +13,39 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from dataclasses import dataclass
+
 from typer.core import TyperGroup
 
 DEFAULT_COMMAND = "run"
-# Options that belong to the whole program; accepted anywhere before "--".
-GLOBAL_VALUE_OPTIONS = ("--config",)
-GLOBAL_FLAGS = ("--debug",)
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 provider or network error, 2 usage/config/input error, "
     "3 batch partly failed, 70 internal error, 130 interrupted, 141 stdout closed."
 )
+
+
+@dataclass
+class GlobalOptions:
+    """Options of the whole program, accepted anywhere before ``--``.
+
+    The group takes them out of the arguments itself, before Click parses:
+    they then work after the instruction (``llmcli "text" --debug``) and on
+    every command, and no command pays for Typer's option coercion (which
+    loads pydantic, ~60 ms) only to read them.
+    """
+
+    config: str | None = None
+    debug: bool = False
+
+
+GLOBALS = GlobalOptions()
+GLOBAL_HELP = [
+    ("--config PATH", "Config file (default: $LLMCLI_CONFIG, else the user config dir)."),
+    ("--debug", "Show tracebacks for errors (also LLMCLI_DEBUG=1)."),
+    ("-V, --version", "Print the version and exit."),
+    ("-h, --help", "Show this message and exit."),
+]
 
 
 class DefaultCommandGroup(TyperGroup):
@@ -37,9 +59,16 @@ class DefaultCommandGroup(TyperGroup):
     """
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        args = _hoist_global_options(list(args))
-        index = _first_non_global(args)
-        first = args[index] if index < len(args) else None
+        args = take_global_options(list(args), GLOBALS)
+        index = 0
+        first = args[0] if args else None
+        if first in ("--version", "-V"):
+            import typer
+
+            from . import __version__
+
+            sys.stdout.write(f"llmcli {__version__}\n")
+            raise typer.Exit()
         if first is None:
             if not _stdin_is_terminal():
                 args.append(DEFAULT_COMMAND)  # `echo text | llmcli`
@@ -80,11 +109,10 @@ class DefaultCommandGroup(TyperGroup):
             "-f FILE, '-' or a pipe. Output streams as Markdown on a terminal and as "
             "plain text in a pipe."
         )
-        with ctx.scope(cleanup=False):
-            run_ctx = run.make_context("llmcli", [], parent=ctx, resilient_parsing=True)
-        params = [(p, run_ctx) for p in run.get_params(run_ctx) if p.param_type_name == "option"]
-        params += [(p, ctx) for p in self.get_params(ctx) if p.name != "help"]
-        rows = [r for r in (p.get_help_record(c) for p, c in params) if r]
+        # The group's context serves for the help records: making the default command's own
+        # context would coerce its defaults, which loads pydantic (~60 ms) just to print help.
+        options = [p for p in run.get_params(ctx) if p.param_type_name == "option" and p.name != "help"]
+        rows = [r for r in (p.get_help_record(ctx) for p in options) if r] + GLOBAL_HELP
         with formatter.section("Options"):
             formatter.write_dl(rows)
         self.format_commands(ctx, formatter)
@@ -97,8 +125,10 @@ class DefaultCommandGroup(TyperGroup):
         formatter.write_text(EXIT_CODES_HELP)
 
 
-def _hoist_global_options(args: list[str]) -> list[str]:
-    front: list[str] = []
+def take_global_options(args: list[str], into: GlobalOptions) -> list[str]:
+    """Remove --config PATH / --config=PATH / --debug (before any "--") from args, recording them."""
+    from .errors import UsageError
+
     rest: list[str] = []
     i = 0
     while i < len(args):
@@ -106,29 +136,19 @@ def _hoist_global_options(args: list[str]) -> list[str]:
         if arg == "--":
             rest.extend(args[i:])
             break
-        if arg in GLOBAL_FLAGS:
-            front.append(arg)
-        elif arg in GLOBAL_VALUE_OPTIONS and i + 1 < len(args):
-            front.extend(args[i : i + 2])
+        if arg == "--debug":
+            into.debug = True
+        elif arg == "--config":
+            if i + 1 >= len(args):
+                raise UsageError("option '--config' needs a path (see 'llmcli --help')")
+            into.config = args[i + 1]
             i += 1
-        elif any(arg.startswith(opt + "=") for opt in GLOBAL_VALUE_OPTIONS):
-            front.append(arg)
+        elif arg.startswith("--config="):
+            into.config = arg[len("--config="):]
         else:
             rest.append(arg)
         i += 1
-    return front + rest
-
-
-def _first_non_global(args: list[str]) -> int:
-    i = 0
-    while i < len(args):
-        if args[i] in GLOBAL_FLAGS or any(args[i].startswith(o + "=") for o in GLOBAL_VALUE_OPTIONS):
-            i += 1
-        elif args[i] in GLOBAL_VALUE_OPTIONS:
-            i += 2
-        else:
-            break
-    return i
+    return rest
 
 
 def _stdin_is_terminal() -> bool:

@@ -359,3 +359,17 @@ def test_empty_answer_is_warned_on_stdout_runs(cli, fake_profile):
     result = cli("hi")
     assert result.code == 0 and result.stdout == ""
     assert "returned no text" in result.stderr
+
+
+def test_config_option_without_a_path(cli):
+    result = cli("profiles", "--config")
+    assert result.code == 2
+    assert_one_line_error(result.stderr, "'--config' needs a path")
+
+
+def test_debug_and_config_after_a_subcommand(cli, tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('default_profile = "mistral"\n')
+    result = cli("profiles", "--config", str(path), "--debug")
+    assert result.code == 0
+    assert [l for l in result.stdout.splitlines() if l.startswith("*")][0].split()[1] == "mistral"

@@ -41,6 +41,9 @@ def test_start_up_loads_no_sdk(args):
     assert leaked == [], f"{args} imported {leaked}"
     if args == ("--help",):
         assert "rich.markdown" not in modules and "tomllib" not in modules
+    if args in (("--help",), ("--version",)):
+        # Typer's option coercion loads pydantic (~60 ms): help and version must not need it.
+        assert "pydantic" not in modules
 
 
 def test_pipe_output_is_byte_exact(fake_profile):
