@@ -108,20 +108,26 @@ class Config:
     profiles: dict[str, Profile]
     problems: list[str] = field(default_factory=list)
 
-    def profile(self, name: str) -> Profile:
+    def profile(self, name: str, source: str = "") -> Profile:
+        """The named profile; ``source`` says where an unknown name came from (e.g. "$LLMCLI_PROFILE")."""
         try:
             return self.profiles[name]
         except KeyError:
             known = ", ".join(self.profiles)
             close = difflib.get_close_matches(name, self.profiles, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ConfigError(f"unknown profile '{name}'{hint}; known profiles: {known}") from None
+            where = f" (from {source})" if source else ""
+            raise ConfigError(f"unknown profile '{name}'{where}{hint}; known profiles: {known}") from None
 
     def select(self, requested: str | None = None) -> Profile:
         """The profile to use: flag, else $LLMCLI_PROFILE, else default_profile, else auto-detect."""
-        for name in (requested, os.environ.get("LLMCLI_PROFILE"), self.default_profile):
-            if name:
-                return self.profile(name)
+        if requested:
+            return self.profile(requested)
+        env = os.environ.get("LLMCLI_PROFILE")
+        if env:
+            return self.profile(env, "$LLMCLI_PROFILE")
+        if self.default_profile:
+            return self.profile(self.default_profile)
         return self.profile(self.detect_default())
 
     def detect_default(self) -> str:

@@ -332,3 +332,9 @@ def test_profile_that_is_not_a_table(config_file):
     with pytest.raises(ConfigError) as info:
         C.load()
     assert str(info.value).startswith(f"{path}:2: profile 'groq' must be a table")
+
+
+def test_unknown_profile_from_the_environment_says_so(monkeypatch):
+    monkeypatch.setenv("LLMCLI_PROFILE", "grok")
+    with pytest.raises(ConfigError, match=r"unknown profile 'grok' \(from \$LLMCLI_PROFILE\) \(did you mean 'groq'\?\)"):
+        C.load().select()
