@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 from .. import errors as E
 from .base import Done, Event, Request, TextDelta, Usage
-from .common import SDKBackend, header_retry_after, provider_message
+from .common import SDKBackend
 
 # The Messages API refuses a request without max_tokens.  When neither the
 # profile nor the command line sets one we send this: large enough for a
@@ -59,29 +59,22 @@ class Backend(SDKBackend):
     def mapping(self) -> dict[type[BaseException], Any]:
         import anthropic
 
-        mapping = {
-            **self.errors.transport_mapping(),
-            anthropic.APIStatusError: self._status_error,
-            anthropic.APITimeoutError: self.errors.timeout,
-            anthropic.APIConnectionError: self.errors.sdk_connection_error,
-            anthropic.APIError: self.errors.stream_error,
-            anthropic.AnthropicError: lambda exc: self.errors.make(E.ProviderError, str(exc)),
-        }
+        mapping = self.errors.stainless_mapping(anthropic, anthropic.AnthropicError)
+        mapping[anthropic.APIStatusError] = self._status_error
         credentials_error = getattr(anthropic, "CredentialsError", None)  # 2.x: profile/config files
         if credentials_error is not None:
             mapping[credentials_error] = lambda exc: self.errors.make(E.AuthError, str(exc))
         return mapping
 
     def _status_error(self, exc: Any) -> E.ProviderError:
-        message = provider_message(exc.body, fallback=getattr(exc, "message", "") or "")
         status = getattr(exc, "status_code", None)
         if status == 200:
             # ``event: error`` inside a stream that had started fine.
-            return self.errors.make(E.StreamError, message or "the provider reported an error")
-        if status == 529 and "overloaded" not in message.lower():
-            message = f"overloaded: {message}" if message else "overloaded"
-        retry_after = header_retry_after(getattr(exc.response, "headers", None))
-        return self.errors.status(status, message, retry_after)
+            return self.errors.stream_error(exc)
+        err = self.errors.sdk_status_error(exc)
+        if status == 529 and "overloaded" not in err.message.lower():
+            err.message = f"overloaded: {err.message}" if err.message else "overloaded"
+        return err
 
     # -- the protocol -------------------------------------------------------
 

@@ -119,6 +119,23 @@ class Errors:
     def cut(self, exc: BaseException | None = None) -> E.ProviderError:
         return self.make(E.StreamError, "the connection closed in the middle of the answer")
 
+    def stainless_mapping(self, sdk: Any, base: type[BaseException]) -> dict[type[BaseException], Any]:
+        """The table for the Stainless-generated SDKs (openai, anthropic): same class names in each."""
+        return {
+            **self.transport_mapping(),
+            sdk.APIStatusError: self.sdk_status_error,
+            sdk.APITimeoutError: self.timeout,
+            sdk.APIConnectionError: self.sdk_connection_error,
+            sdk.APIError: self.stream_error,
+            base: lambda exc: self.make(E.ProviderError, str(exc)),
+        }
+
+    def sdk_status_error(self, exc: Any) -> E.ProviderError:
+        """A Stainless SDK's APIStatusError: the provider's message, its status and Retry-After."""
+        message = provider_message(exc.body, fallback=getattr(exc, "message", "") or "")
+        retry_after = header_retry_after(getattr(exc.response, "headers", None))
+        return self.status(getattr(exc, "status_code", None), message, retry_after)
+
     def sdk_connection_error(self, exc: BaseException) -> E.ProviderError:
         """A Stainless SDK's APIConnectionError (openai, anthropic): a cut stream or an unreachable server."""
         cause = exc.__cause__ or exc.__context__

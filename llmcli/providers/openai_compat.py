@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 from .. import errors as E
 from .base import Done, Event, Request, TextDelta, Usage
-from .common import SDKBackend, chat_messages, header_retry_after, provider_message
+from .common import SDKBackend, chat_messages
 
 # Servers that take OpenAI's newer name for the output cap.  Reasoning models
 # on api.openai.com reject max_tokens; every other server here knows max_tokens.
@@ -41,19 +41,7 @@ class Backend(SDKBackend):
     def mapping(self) -> dict[type[BaseException], Any]:
         import openai
 
-        return {
-            **self.errors.transport_mapping(),
-            openai.APIStatusError: self._status_error,
-            openai.APITimeoutError: self.errors.timeout,
-            openai.APIConnectionError: self.errors.sdk_connection_error,
-            openai.APIError: self.errors.stream_error,
-            openai.OpenAIError: lambda exc: self.errors.make(E.ProviderError, str(exc)),
-        }
-
-    def _status_error(self, exc: Any) -> E.ProviderError:
-        message = provider_message(exc.body, fallback=getattr(exc, "message", "") or "")
-        retry_after = header_retry_after(getattr(exc.response, "headers", None))
-        return self.errors.status(exc.status_code, message, retry_after)
+        return self.errors.stainless_mapping(openai, openai.OpenAIError)
 
     # -- the protocol -------------------------------------------------------
 
