@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from typer.core import TyperGroup
 
+from .status import isatty
+
 DEFAULT_COMMAND = "run"
 
 EXIT_CODES_HELP = (
@@ -70,7 +72,7 @@ class DefaultCommandGroup(TyperGroup):
             sys.stdout.write(f"llmcli {__version__}\n")
             raise typer.Exit()
         if first is None:
-            if not _stdin_is_terminal():
+            if not (sys.stdin is None or isatty(sys.stdin)):
                 args.append(DEFAULT_COMMAND)  # `echo text | llmcli`
         elif (first not in self.commands or first == DEFAULT_COMMAND) and first not in (
             "--help", "-h", "--version", "-V"
@@ -149,10 +151,3 @@ def take_global_options(args: list[str], into: GlobalOptions) -> list[str]:
             rest.append(arg)
         i += 1
     return rest
-
-
-def _stdin_is_terminal() -> bool:
-    try:
-        return sys.stdin is None or sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return True

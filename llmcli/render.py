@@ -13,6 +13,7 @@ import sys
 from typing import Protocol
 
 from .errors import StdoutClosed  # noqa: F401  (re-exported: writers raise it)
+from .status import isatty
 
 RAW, MARKDOWN, PLAIN, SILENT = "raw", "markdown", "plain", "silent"
 
@@ -26,18 +27,14 @@ class Writer(Protocol):
 
 
 def stdout_is_terminal() -> bool:
-    """Rich's rule: FORCE_COLOR non-empty means a terminal, set-but-empty means not, else isatty()."""
-    for var in ("TTY_COMPATIBLE",):
-        value = os.environ.get(var)
-        if value in ("0", "1"):
-            return value == "1"
+    """Rich's rule: TTY_COMPATIBLE, then FORCE_COLOR (non-empty: a terminal; set but empty: not), then isatty()."""
+    compatible = os.environ.get("TTY_COMPATIBLE")
+    if compatible in ("0", "1"):
+        return compatible == "1"
     force = os.environ.get("FORCE_COLOR")
     if force is not None:
         return bool(force)
-    try:
-        return sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        return False
+    return isatty(sys.stdout)
 
 
 def choose_mode(*, raw: bool, markdown: bool, silent: bool) -> str:

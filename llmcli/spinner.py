@@ -18,6 +18,8 @@ import sys
 import threading
 import time
 
+from .status import isatty
+
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
@@ -106,9 +108,4 @@ class SpinningWriter:
 
 
 def stderr_is_terminal() -> bool:
-    if os.environ.get("TERM") == "dumb":
-        return False
-    try:
-        return sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        return False
+    return os.environ.get("TERM") != "dumb" and isatty(sys.stderr)

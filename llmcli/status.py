@@ -12,6 +12,14 @@ import sys
 PREFIX = "llmcli"
 
 
+def isatty(stream) -> bool:
+    """Whether a stream is a terminal; False for None, a closed stream or a stand-in without isatty()."""
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def _write(line: str) -> None:
     try:
         sys.stderr.write(line + "\n")
@@ -21,8 +29,7 @@ def _write(line: str) -> None:
 
 
 def _styled(code: str, text: str) -> str:
-    stream = sys.stderr
-    if os.environ.get("NO_COLOR") or not (os.environ.get("FORCE_COLOR") or stream.isatty()):
+    if os.environ.get("NO_COLOR") or not (os.environ.get("FORCE_COLOR") or isatty(sys.stderr)):
         return text
     return f"\x1b[{code}m{text}\x1b[0m"
 
