@@ -131,14 +131,11 @@ class LiveMarkdownWriter:
             return
         self._done = True
         try:
-            with self._lock:
-                self._stopping = True
-                self._wake.notify_all()
-                try:
-                    self._commit_rest()
-                except Exception as exc:
-                    self._raise_if_closed(exc)
-                    raise
+            try:
+                self._stop_and_commit_rest()
+            except Exception as exc:
+                self._raise_if_closed(exc)
+                raise
         finally:
             self._teardown()
         if self._closed:
@@ -150,10 +147,7 @@ class LiveMarkdownWriter:
             return
         self._done = True
         try:
-            with self._lock:
-                self._stopping = True
-                self._wake.notify_all()
-                self._commit_rest()
+            self._stop_and_commit_rest()
         except (Exception, KeyboardInterrupt) as exc:  # a second Ctrl-C must not skip the cleanup
             self._note_closed(exc)
         finally:
@@ -174,6 +168,13 @@ class LiveMarkdownWriter:
         self._unprinted = chunk
         self._print_chunk(chunk)
         self._unprinted = None
+
+    def _stop_and_commit_rest(self) -> None:
+        """Stop the refresh thread, then print everything not yet printed (finish and abort alike)."""
+        with self._lock:
+            self._stopping = True
+            self._wake.notify_all()
+            self._commit_rest()
 
     def _commit_rest(self) -> None:
         """The end (or an interrupt): print an interrupted commit, then everything still in the tail."""
