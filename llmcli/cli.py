@@ -28,7 +28,12 @@ config_app = typer.Typer(
     rich_markup_mode=None, no_args_is_help=True, help="Show, create or check the config file.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+styles_app = typer.Typer(
+    rich_markup_mode=None, help="List reformulation styles, or show one.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 app.add_typer(config_app, name="config")
+app.add_typer(styles_app, name="styles")
 
 
 # -- the default command --------------------------------------------------------
@@ -49,6 +54,11 @@ def run(
     raw: bool = typer.Option(False, "--raw", help="Plain text even on a terminal."),
     markdown: bool = typer.Option(True, "--markdown/--no-markdown", help="Render Markdown on a terminal."),
     usage: bool = typer.Option(False, "--usage", "-u", help="Print tokens and time on stderr."),
+    style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Rewrite with a style or template (llmcli styles); words are then the text."),
+    to: Optional[str] = typer.Option(None, "--to", metavar="LANG", help="Target language (translate; with another style: write the result in LANG)."),
+    variables: Optional[List[str]] = typer.Option(None, "--var", "-V", metavar="NAME=VALUE", help="Set a template variable; repeatable."),
+    clean: bool = typer.Option(True, "--clean/--no-clean", help="Remove a fence or quotes the model wrapped around the whole answer."),
+    diff: bool = typer.Option(False, "--diff", help="Show what changed: coloured on a terminal, a unified diff in a pipe."),
 ) -> None:
     """Send the instruction and text to the model and stream the answer."""
     from .commands import run_once
@@ -56,7 +66,8 @@ def run(
     run_once(
         words=words or [], files=files or [], profile_name=profile, model=model, temperature=temperature,
         max_tokens=max_tokens, system=system, timeout=timeout, output=output, as_json=as_json, raw=raw,
-        markdown=markdown, show_usage=usage, config_path=GLOBALS.config,
+        markdown=markdown, show_usage=usage, config_path=GLOBALS.config, style_name=style, to=to,
+        variables=variables or [], clean=clean, diff=diff,
     )
 
 
@@ -79,6 +90,23 @@ def models_cmd(
     from .commands import list_models
 
     list_models(GLOBALS.config, profile)
+
+
+@styles_app.callback(invoke_without_command=True)
+def styles_cmd(ctx: typer.Context) -> None:
+    """List the built-in styles and your templates."""
+    if ctx.invoked_subcommand is None:
+        from .commands import list_styles
+
+        list_styles(GLOBALS.config)
+
+
+@styles_app.command("show")
+def styles_show_cmd(name: str = typer.Argument(..., metavar="NAME", help="Style or template name.")) -> None:
+    """Print a style's full instruction (system and user prompts)."""
+    from .commands import show_style
+
+    show_style(GLOBALS.config, name)
 
 
 @config_app.command("path")

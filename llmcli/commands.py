@@ -43,30 +43,49 @@ def run_once(
     markdown: bool,
     show_usage: bool,
     config_path: str | None,
+    style_name: str | None = None,
+    to: str | None = None,
+    variables: Sequence[str] = (),
+    clean: bool = True,
+    diff: bool = False,
 ) -> None:
     from . import render
     from .inputs import gather
-    from .prompt import DEFAULT_SYSTEM, user_message
     from .providers.base import Message, Request
     from .session import complete, endpoint_for
 
     if as_json and raw:
         raise UsageError("--json and --raw do not go together")
+    if diff and as_json:
+        raise UsageError("--diff and --json do not go together")
     config = C.load(config_path)
+    style = _choose_style(config, style_name, to, variables)
+    if style is not None and style.profile and not profile_name:
+        profile_name = style.profile
     profile = config.select(profile_name)
     inputs = gather(words, files)
+    messages = _messages(inputs, style, to, variables)
+    source = "".join(d.text for d in messages.documents)
+    if diff and len(messages.documents) != 1:
+        raise UsageError("--diff needs exactly one text: stdin, a single -f FILE, or the words with -s STYLE")
     request = Request(
-        messages=(Message("user", user_message(inputs)),),
-        model=model or profile.model,
-        system=system if system is not None else (profile.system if profile.system is not None else DEFAULT_SYSTEM),
-        temperature=temperature if temperature is not None else profile.temperature,
+        messages=(Message("user", messages.user),),
+        model=model or (style.model if style and style.model else None) or profile.model,
+        system=_first(system, messages.system, profile.system, DEFAULT_SYSTEM_SENTINEL),
+        temperature=_first(temperature, style.temperature if style else None, profile.temperature),
         max_tokens=max_tokens if max_tokens is not None else profile.max_tokens,
     )
     if output:
         _check_output_path(output)
     endpoint = endpoint_for(profile, timeout=timeout, config_path=config.path)
-    mode = render.choose_mode(raw=raw, markdown=markdown, silent=as_json or bool(output))
+    # In a pipe, --diff prints the diff instead of the answer; on a terminal, after it.
+    silent = as_json or bool(output) or (diff and not render.stdout_is_terminal())
+    mode = render.choose_mode(raw=raw, markdown=markdown, silent=silent)
     writer = render.make_writer(mode)
+    if clean and source:
+        from .clean import CleaningWriter
+
+        writer = CleaningWriter(writer, source)
     spinner = None
     if stderr_is_terminal():
         from .providers import KINDS
@@ -89,6 +108,10 @@ def run_once(
     finally:
         if spinner is not None:
             spinner.stop()
+    if clean and source:
+        from .clean import clean_answer
+
+        answer.text = clean_answer(answer.text, source)
 
     if output:
         _write_output(output, answer.text, files)
@@ -96,6 +119,8 @@ def run_once(
         status.warn("the model returned no text")
     if as_json:
         _stdout(json.dumps(answer.as_json(), ensure_ascii=False))
+    if diff:
+        _show_diff(messages.documents[0], answer.text)
     if show_usage:
         u = (answer.usage.as_dict() if answer.usage else {})
         tokens = (
@@ -105,6 +130,94 @@ def run_once(
         status.note(f"{tokens} · {answer.seconds:.2f} s · {answer.profile} ({answer.model or 'default model'})")
     if answer.finish_reason in ("length", "max_tokens", "MAX_TOKENS"):
         status.warn("the answer was cut at the token limit (raise --max-tokens)")
+
+
+DEFAULT_SYSTEM_SENTINEL = object()
+
+
+def _first(*values):
+    """The first value that is not None; the sentinel stands for the default system prompt."""
+    for value in values:
+        if value is DEFAULT_SYSTEM_SENTINEL:
+            from .prompt import DEFAULT_SYSTEM
+
+            return DEFAULT_SYSTEM
+        if value is not None:
+            return value
+    return None
+
+
+def _choose_style(config, style_name: str | None, to: str | None, variables: Sequence[str]):
+    """The style of -s; --to alone means translate; -V without a style is a mistake."""
+    from . import presets
+
+    if style_name is None and to is not None:
+        style_name = "translate"
+    if style_name is None:
+        if variables:
+            raise UsageError("-V/--var sets a template's variables: give a style or template with -s NAME")
+        return None
+    return presets.resolve(style_name, config.templates)
+
+
+class _Composed:
+    def __init__(self, system, user: str, documents) -> None:
+        self.system, self.user, self.documents = system, user, tuple(documents)
+
+
+def _messages(inputs, style, to: str | None, variables: Sequence[str]) -> _Composed:
+    """Words are the instruction, or with a style and no other source, the text itself."""
+    from . import presets
+    from .inputs import Document
+    from .prompt import user_message
+
+    if style is None:
+        return _Composed(None, user_message(inputs), inputs.documents)
+    documents, extra = inputs.documents, inputs.instruction
+    if not documents:
+        documents, extra = (Document("<text>", inputs.instruction),), ""
+    values = parse_variables(variables)
+    if to is not None:
+        values[presets.LANG] = to
+    for name in presets.unused_variables(style, values):
+        status.warn(f"style '{style.name}' does not use variable '{name}'")
+    composed = presets.compose(style, documents, extra=extra, variables=values)
+    return _Composed(composed.system, composed.user, documents)
+
+
+def parse_variables(items: Sequence[str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"-V {item}: expected NAME=VALUE")
+        values[name.strip()] = value
+    return values
+
+
+def _show_diff(document, answer: str) -> None:
+    """The diff of the input and the (cleaned) answer on stdout; 'no changes' on stderr when equal."""
+    import sys
+
+    from . import render
+    from .diffview import write_diff
+
+    before = document.text
+    after = answer if answer.endswith("\n") or not before.endswith("\n") else answer + "\n"
+    label = "stdin" if document.label.startswith("<") else document.label
+    if render.stdout_is_terminal():
+        sys.stdout.write("\n")
+        changed = write_diff(before, after, stream=sys.stdout, terminal=True, from_label=label, to_label=label)
+        sys.stdout.flush()
+    else:
+        from .diffview import unified
+
+        text = unified(before, after, label, label)
+        changed = bool(text)
+        if changed:
+            _stdout(text)
+    if not changed:
+        status.note("no changes")
 
 
 def _write_output(output: str, text: str, inputs: Sequence[str]) -> None:
@@ -132,6 +245,32 @@ def _check_output_path(output: str) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(f"-o {output}: directory {parent} does not exist")
+
+
+# -- styles -----------------------------------------------------------------------
+
+
+def list_styles(config_path: str | None) -> None:
+    from . import presets
+
+    config = C.load(config_path)
+    styles = presets.available(config.templates)
+    rows = [("NAME", "SOURCE", "DESCRIPTION")]
+    for style in styles.values():
+        source = "built-in" if style.source == "built-in" else "template"
+        if style.source != "built-in" and style.name in presets.BUILTIN_STYLES:
+            source = "template (overrides built-in)"
+        rows.append((style.name, source, style.description))
+    width0 = max(len(r[0]) for r in rows)
+    width1 = max(len(r[1]) for r in rows)
+    _stdout("".join(f"{a.ljust(width0)}  {b.ljust(width1)}  {c}".rstrip() + "\n" for a, b, c in rows))
+
+
+def show_style(config_path: str | None, name: str) -> None:
+    from . import presets
+
+    config = C.load(config_path)
+    _stdout(presets.resolve(name, config.templates).instruction())
 
 
 # -- profiles and models ----------------------------------------------------------

@@ -39,7 +39,7 @@ DEFAULT_RETRIES = 2
 API_KEY_CMD_TIMEOUT = 15.0
 MASK = "********"
 
-TOP_LEVEL_KEYS = ("default_profile", "profiles")
+TOP_LEVEL_KEYS = ("default_profile", "profiles", "templates")
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,11 @@ class Profile:
     retries: int = DEFAULT_RETRIES
     headers: dict[str, str] = field(default_factory=dict)
     system: str | None = None
+    # Batch settings: how hard one profile may be driven, and where a file goes when it still fails.
+    concurrency: int | None = None  # default -j for this profile
+    rpm: float | None = None  # requests per minute, across all workers
+    max_input_chars: int | None = None  # longer inputs are sent in chunks
+    fallback: tuple[str, ...] = ()  # profiles tried, in order, for a file that still fails
     builtin: bool = False  # True when no file table touched it
 
     @property
@@ -94,6 +99,10 @@ _KEY_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "retries": ((int,), "an integer"),
     "headers": ((dict,), "a table of strings"),
     "system": ((str,), "a string"),
+    "concurrency": ((int,), "an integer"),
+    "rpm": ((int, float), "a number of requests per minute"),
+    "max_input_chars": ((int,), "an integer"),
+    "fallback": ((list,), "a list of profile names"),
 }
 PROFILE_KEYS = tuple(_KEY_TYPES)
 
@@ -107,6 +116,7 @@ class Config:
     default_profile: str | None
     profiles: dict[str, Profile]
     problems: list[str] = field(default_factory=list)
+    templates: dict[str, "Template"] = field(default_factory=dict)
 
     def profile(self, name: str, source: str = "") -> Profile:
         """The named profile; ``source`` says where an unknown name came from (e.g. "$LLMCLI_PROFILE")."""
@@ -240,6 +250,14 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Config:
         if profile is not None:
             profiles[name] = profile
 
+    for profile in profiles.values():
+        for other in profile.fallback:
+            if other not in profiles or other == profile.name:
+                what = "itself" if other == profile.name else f"unknown profile '{other}'{_did_you_mean(other, profiles)}"
+                problems.append(f"{where.key(('profiles', profile.name), 'fallback')}: profile '{profile.name}': fallback to {what}")
+
+    templates = _build_templates(data.get("templates", {}), profiles, where, problems)
+
     default = data.get("default_profile")
     if default is not None:
         if not isinstance(default, str):
@@ -251,7 +269,7 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Config:
                 f"known profiles: {', '.join(profiles)}"
             )
             default = None
-    return Config(path, True, default, profiles, problems)
+    return Config(path, True, default, profiles, problems, templates)
 
 
 def _build_profile(
@@ -317,9 +335,9 @@ def _build_profile(
             continue
         if key == "api_key_env":
             value = (value,) if isinstance(value, str) else tuple(value)
-        elif key == "api_key_cmd" and isinstance(value, list):
+        elif key in ("api_key_cmd", "fallback") and isinstance(value, list):
             value = tuple(value)
-        elif key in ("temperature", "timeout"):
+        elif key in ("temperature", "timeout", "rpm"):
             value = float(value)
         elif key == "headers":
             value = {**base.headers, **value}
@@ -331,6 +349,81 @@ def _build_profile(
         )
         return None
     return profile
+
+
+# -- templates ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Template:
+    """A user's reformulation recipe, ``[templates.NAME]``; same shape as a built-in style."""
+
+    name: str
+    system: str | None = None
+    prompt: str | None = None
+    description: str | None = None
+    defaults: dict[str, str] = field(default_factory=dict)
+    profile: str | None = None
+    model: str | None = None
+    temperature: float | None = None
+    source: str = ""  # file:line, for `llmcli styles`
+
+
+_TEMPLATE_KEYS: dict[str, tuple[tuple[type, ...], str]] = {
+    "system": ((str,), "a string"),
+    "prompt": ((str,), "a string"),
+    "description": ((str,), "a string"),
+    "defaults": ((dict,), "a table of strings"),
+    "profile": ((str,), "a string"),
+    "model": ((str,), "a string"),
+    "temperature": ((int, float), "a number"),
+}
+
+
+def _build_templates(tables: Any, profiles: dict[str, Profile], where: "_Locator", problems: list[str]) -> dict[str, Template]:
+    if not isinstance(tables, dict):
+        problems.append(f"{where.key(None, 'templates')}: 'templates' must be a table of [templates.NAME] tables")
+        return {}
+    out: dict[str, Template] = {}
+    for name, table in tables.items():
+        table_name = ("templates", name)
+        if not isinstance(table, dict):
+            problems.append(f"{where.key(('templates',), name)}: template '{name}' must be a table ([templates.{name}])")
+            continue
+        start = len(problems)
+        values: dict[str, Any] = {}
+        for key, value in table.items():
+            loc = where.key(table_name, key)
+            if key not in _TEMPLATE_KEYS:
+                problems.append(f"{loc}: template '{name}': unknown key '{key}'{_did_you_mean(key, _TEMPLATE_KEYS)}")
+                continue
+            types, expected = _TEMPLATE_KEYS[key]
+            if isinstance(value, bool) or not isinstance(value, types):
+                problems.append(f"{loc}: template '{name}': '{key}' must be {expected}, not {_toml_type(value)}")
+                continue
+            if key == "defaults" and not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value.values()):
+                problems.append(f"{loc}: template '{name}': 'defaults' values must be strings")
+                continue
+            if key == "temperature" and not 0 <= value <= 2:
+                problems.append(f"{loc}: template '{name}': 'temperature' must be between 0 and 2, not {value}")
+                continue
+            if key == "profile" and value not in profiles:
+                problems.append(
+                    f"{loc}: template '{name}': unknown profile '{value}'{_did_you_mean(value, profiles)}; "
+                    f"known profiles: {', '.join(profiles)}"
+                )
+                continue
+            values[key] = value
+        if "system" not in table and "prompt" not in table and len(problems) == start:
+            problems.append(f"{where.table(table_name)}: template '{name}': needs a 'system' or a 'prompt'")
+        if len(problems) > start:
+            continue
+        if "defaults" in values:
+            values["defaults"] = {str(k): str(v) for k, v in values["defaults"].items()}
+        if "temperature" in values:
+            values["temperature"] = float(values["temperature"])
+        out[name] = Template(name=name, source=where.table(table_name), **values)
+    return out
 
 
 def _check_value(key: str, value: Any) -> str | None:
@@ -348,6 +441,14 @@ def _check_value(key: str, value: Any) -> str | None:
             return f"'{key}' must be a non-empty list of strings"
     if key == "headers" and not all(isinstance(v, str) for v in value.values()):
         return "'headers' values must be strings"
+    if key == "concurrency" and not 1 <= value <= 256:
+        return f"'concurrency' must be between 1 and 256, not {value}"
+    if key == "rpm" and value <= 0:
+        return f"'rpm' must be a positive number of requests per minute, not {value}"
+    if key == "max_input_chars" and value < 200:
+        return f"'max_input_chars' must be at least 200, not {value}"
+    if key == "fallback" and not all(isinstance(v, str) and v for v in value):
+        return "'fallback' must be a list of profile names"
     if key == "base_url" and not re.match(r"^https?://", value):
         return f"'base_url' must start with http:// or https://, not '{value}'"
     if key in ("model", "api_key_env", "api_key_cmd", "provider") and isinstance(value, str) and not value.strip():

@@ -45,7 +45,7 @@ GLOBALS = GlobalOptions()
 GLOBAL_HELP = [
     ("--config PATH", "Config file (default: $LLMCLI_CONFIG, else the user config dir)."),
     ("--debug", "Show tracebacks for errors (also LLMCLI_DEBUG=1)."),
-    ("-V, --version", "Print the version and exit."),
+    ("--version", "Print the version and exit."),
     ("-h, --help", "Show this message and exit."),
 ]
 
@@ -64,7 +64,7 @@ class DefaultCommandGroup(TyperGroup):
         args = take_global_options(list(args), GLOBALS)
         index = 0
         first = args[0] if args else None
-        if first in ("--version", "-V"):
+        if first == "--version":
             import typer
 
             from . import __version__
@@ -75,7 +75,7 @@ class DefaultCommandGroup(TyperGroup):
             if not (sys.stdin is None or isatty(sys.stdin)):
                 args.append(DEFAULT_COMMAND)  # `echo text | llmcli`
         elif (first not in self.commands or first == DEFAULT_COMMAND) and first not in (
-            "--help", "-h", "--version", "-V"
+            "--help", "-h", "--version"
         ):
             command_at = self._command_after_options(ctx, args, index)
             if command_at is not None:

@@ -14,7 +14,9 @@ means anything; it is concatenated, not formatted.
 
 from __future__ import annotations
 
-from .inputs import Inputs
+from typing import Sequence
+
+from .inputs import Document, Inputs
 
 DEFAULT_SYSTEM = (
     "You are a precise writing assistant used from the command line. "
@@ -28,17 +30,38 @@ def user_message(inputs: Inputs) -> str:
     docs = inputs.documents
     if not docs:
         return inputs.instruction
+    if len(docs) == 1 and not inputs.instruction:
+        return docs[0].text
+    body = delimited(docs)
+    return (inputs.instruction + "\n\n" + body) if inputs.instruction else body
+
+
+def delimited(docs: Sequence[Document]) -> str:
+    """The documents inside tags the model can tell from the instruction.
+
+    One document: ``<text>`` … ``</text>``; several: ``<file name="…">`` … ``</file>``.
+    A text that itself contains the tag (an email quoting our own format, or an
+    attempt to close the block early and smuggle instructions) gets a numbered
+    tag it does not contain, ``<text-2>``, so the block cannot be broken out of.
+    """
     if len(docs) == 1:
-        body = docs[0].text
-        if not inputs.instruction:
-            return body
-        return inputs.instruction + "\n\n<text>\n" + _ensure_newline(body) + "</text>"
+        tag = _free_tag("text", docs[0].text)
+        return f"<{tag}>\n" + _ensure_newline(docs[0].text) + f"</{tag}>"
+    tag = _free_tag("file", "".join(d.text for d in docs))
     parts = []
     for doc in docs:
         name = doc.label.replace('"', "'")
-        parts.append(f'<file name="{name}">\n' + _ensure_newline(doc.text) + "</file>")
-    joined = "\n\n".join(parts)
-    return (inputs.instruction + "\n\n" + joined) if inputs.instruction else joined
+        parts.append(f'<{tag} name="{name}">\n' + _ensure_newline(doc.text) + f"</{tag}>")
+    return "\n\n".join(parts)
+
+
+def _free_tag(base: str, text: str) -> str:
+    lowered = text.lower()
+    tag, n = base, 1
+    while f"<{tag}" in lowered or f"</{tag}" in lowered:
+        n += 1
+        tag = f"{base}-{n}"
+    return tag
 
 
 def _ensure_newline(text: str) -> str:

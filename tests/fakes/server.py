@@ -78,6 +78,10 @@ class FakeServer:
         self.requests: list[Recorded] = []
         self.replies: deque[Reply | Handler] = deque()
         self.default = default
+        # Requests being answered right now, and the most seen at once (batch concurrency tests).
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -87,8 +91,11 @@ class FakeServer:
         self.replies.extend(replies)
 
     def reply_for(self, request: Recorded) -> Reply:
-        if self.replies:
+        try:
             item = self.replies.popleft()
+        except IndexError:
+            item = None
+        if item is not None:
             return item(request) if callable(item) else item
         if self.default is not None:
             return self.default(request)
@@ -126,8 +133,15 @@ class FakeServer:
                     {k.lower(): v for k, v in self.headers.items()},
                     body,
                 )
-                fake.requests.append(recorded)
-                fake._send(self, fake.reply_for(recorded))
+                with fake._lock:
+                    fake.requests.append(recorded)
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                try:
+                    fake._send(self, fake.reply_for(recorded))
+                finally:
+                    with fake._lock:
+                        fake.in_flight -= 1
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
