@@ -10,10 +10,22 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
-    """Replace ``path`` with ``data`` atomically; keep the old file's permissions unless ``mode`` is given."""
+def atomic_write_bytes(
+    path: str | os.PathLike[str],
+    data: bytes,
+    *,
+    mode: int | None = None,
+    before_replace: Callable[[], None] | None = None,
+) -> None:
+    """Replace ``path`` with ``data`` atomically; keep the old file's permissions unless ``mode`` is given.
+
+    ``before_replace`` runs once the data is safely on disk and before it is
+    published (a batch journals the write there, so a crash between the two
+    leaves a state it can resume from).
+    """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if mode is None:
@@ -30,6 +42,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int |
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)
+        if before_replace is not None:
+            before_replace()
         os.replace(tmp, target)
     except BaseException:
         try:
@@ -41,3 +55,20 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, mode: int |
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int | None = None) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def remove_stale_temps(path: str | os.PathLike[str]) -> None:
+    """Delete temp files a killed writer left beside ``path`` (``.NAME.*.tmp``)."""
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    for stale in directory.glob(f".{glob_escape(target.name)}.*.tmp"):
+        try:
+            stale.unlink()
+        except OSError:
+            pass
+
+
+def glob_escape(name: str) -> str:
+    import glob
+
+    return glob.escape(name)

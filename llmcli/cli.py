@@ -71,6 +71,59 @@ def run(
     )
 
 
+# -- batch ---------------------------------------------------------------------------
+
+
+@app.command("batch", context_settings={"help_option_names": ["-h", "--help"]})
+def batch_cmd(
+    paths: Optional[List[str]] = typer.Argument(None, metavar="[PATH|DIR|GLOB]...", help="Files, directories (recursed) or quoted globs ('docs/**/*.md')."),
+    from_file: Optional[str] = typer.Option(None, "--from", metavar="FILE", help="Read paths, one per line, from FILE ('-' = stdin)."),
+    include: Optional[List[str]] = typer.Option(None, "--include", metavar="GLOB", help="Only files matching GLOB in directories and globs; repeatable."),
+    exclude: Optional[List[str]] = typer.Option(None, "--exclude", metavar="GLOB", help="Skip files matching GLOB; repeatable."),
+    out: Optional[str] = typer.Option(None, "--out", metavar="DIR", help="Write answers under DIR, mirroring the input tree."),
+    suffix: Optional[str] = typer.Option(None, "--suffix", metavar="S", help="Write a.txt's answer to a<S>.txt beside it."),
+    in_place: bool = typer.Option(False, "--in-place", help="Replace each file (keeps FILE.bak)."),
+    no_backup: bool = typer.Option(False, "--no-backup", help="With --in-place: keep no backup."),
+    backup_dir: Optional[str] = typer.Option(None, "--backup-dir", metavar="DIR", help="With --in-place: put backups under DIR."),
+    style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Style or template (llmcli styles)."),
+    instruction: Optional[str] = typer.Option(None, "--instruction", "-i", metavar="TEXT", help="Instruction (with -s: added to the style's)."),
+    to: Optional[str] = typer.Option(None, "--to", metavar="LANG", help="Target language (translate)."),
+    variables: Optional[List[str]] = typer.Option(None, "--var", "-V", metavar="NAME=VALUE", help="Template variable; repeatable."),
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile to use."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", metavar="MODEL", help="Model, overriding the profile's."),
+    temperature: Optional[float] = typer.Option(None, "--temperature", "-t", min=0.0, max=2.0, metavar="T", help="Sampling temperature, 0-2."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, metavar="N", help="Cap on each answer's tokens."),
+    system: Optional[str] = typer.Option(None, "--system", metavar="TEXT", help="System prompt, overriding the style's."),
+    timeout: Optional[float] = typer.Option(None, "--timeout", min=0.1, metavar="SECONDS", help="Seconds to wait for the server (per read)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, max=256, metavar="N", help="Files at a time (default: the profile's concurrency, else 4)."),
+    rpm: Optional[float] = typer.Option(None, "--rpm", min=0.001, metavar="N", help="At most N requests per minute (default: the profile's rpm)."),
+    retries: Optional[int] = typer.Option(None, "--retries", min=0, max=20, metavar="N", help="Retries of 429/5xx/timeouts per request (default 4)."),
+    max_wait: Optional[float] = typer.Option(None, "--max-wait", min=0.0, metavar="SECONDS", help="Longest wait between retries, Retry-After included (default 60)."),
+    max_input_chars: Optional[int] = typer.Option(None, "--max-input-chars", min=200, metavar="N", help="Send longer files in chunks (default: the profile's, else 24000)."),
+    markdown_safe: Optional[bool] = typer.Option(None, "--markdown-safe/--no-markdown-safe", help="Send only prose; keep code, front matter, HTML, link targets (default: on for .md)."),
+    clean: bool = typer.Option(True, "--clean/--no-clean", help="Remove a fence or quotes wrapped around a whole answer."),
+    force: bool = typer.Option(False, "--force", help="Redo files already done by an earlier run."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would run, with a token estimate; make no request."),
+    diff: bool = typer.Option(False, "--diff", help="Print a unified diff per file instead of writing."),
+    report: Optional[str] = typer.Option(None, "--report", metavar="FILE.jsonl", help="Write one JSON line per file."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only failures."),
+) -> None:
+    """Rewrite many files concurrently, safely and resumably."""
+    from .batch.command import BatchOptions, run_batch
+
+    code = run_batch(BatchOptions(
+        paths=paths or [], from_file=from_file, include=include or [], exclude=exclude or [], out=out,
+        suffix=suffix, in_place=in_place, backup=not no_backup, backup_dir=backup_dir, style=style, to=to,
+        variables=variables or [], instruction=instruction, profile=profile, model=model,
+        temperature=temperature, max_tokens=max_tokens, system=system, timeout=timeout, jobs=jobs, rpm=rpm,
+        retries=retries, max_wait=max_wait, max_input_chars=max_input_chars, markdown_safe=markdown_safe,
+        clean=clean, force=force, dry_run=dry_run, diff=diff, report=report, quiet=quiet,
+        config_path=GLOBALS.config,
+    ))
+    if code:
+        raise typer.Exit(code)
+
+
 # -- profiles, models, config --------------------------------------------------------
 
 

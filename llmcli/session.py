@@ -16,7 +16,7 @@ from typing import Callable
 from . import errors as E
 from .config import Profile, resolve_api_key
 from .providers import backend_for
-from .providers.base import Done, Endpoint, Request, TextDelta, Usage
+from .providers.base import Backend, Done, Endpoint, Request, TextDelta, Usage
 from .render import NullWriter, Writer
 from .retry import stream_with_retries
 
@@ -62,8 +62,11 @@ def complete(
     retries: int,
     writer: Writer | None = None,
     on_retry: Callable[[E.ProviderError, float, int], None] | None = None,
+    backend: Backend | None = None,
 ) -> Answer:
     """Stream one answer into ``writer`` and return it whole.
+
+    ``backend``: one already made for ``endpoint`` (batch workers share one, and so its connections).
 
     On Ctrl-C or an error mid-answer the writer is told to ``abort`` (what was
     printed stays printed) and the error propagates: KeyboardInterrupt
@@ -71,7 +74,7 @@ def complete(
     """
     writer = writer or NullWriter()
     started = time.monotonic()
-    backend = backend_for(endpoint)
+    backend = backend or backend_for(endpoint)
     parts: list[str] = []
     usage: Usage | None = None
     finish: str | None = None

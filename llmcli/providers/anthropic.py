@@ -42,6 +42,12 @@ class Backend(SDKBackend):
         self.errors.require_key()
         import anthropic
 
+        # The SDK warns (DeprecationWarning/UserWarning) about some models on each call;
+        # that is not the user's business on our stderr.  Filters matched on the SDK's
+        # own messages, installed once: `warnings.catch_warnings()` around the call
+        # would be process-global state changed from several batch threads at once.
+        for message in (r"The model '.*' is deprecated", r"Using Claude with .* is deprecated"):
+            warnings.filterwarnings("ignore", message=message)
         options: dict[str, Any] = {}
         if "open_telemetry" in inspect.signature(anthropic.Anthropic).parameters:
             # 2.x traces calls through OpenTelemetry when the environment configures it
@@ -85,12 +91,7 @@ class Backend(SDKBackend):
         model = request.model
         with E.map_exceptions(self.mapping()):
             client = self.client()
-            # The SDK warns (DeprecationWarning/UserWarning) about some models when the
-            # call is made; that is not the user's business on our stderr.  Only the
-            # call itself is wrapped: filters set here must not stay on across yields.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                events = client.messages.create(**params)
+            events = client.messages.create(**params)
             with events:
                 for event in events:
                     kind = event.type

@@ -12,6 +12,7 @@ import contextlib
 import importlib
 import logging
 import sys
+import threading
 from typing import Any, Callable, Iterator
 
 from .. import errors as E
@@ -217,6 +218,9 @@ def hidden_modules(names: tuple[str, ...]) -> Iterator[None]:
                 del sys.modules[name]
 
 
+_CLIENT_LOCK = threading.Lock()
+
+
 class SDKBackend:
     """Plumbing every backend shares: its endpoint, its error builder, one SDK client made on first use.
 
@@ -241,9 +245,11 @@ class SDKBackend:
                 importlib.import_module(name)
 
     def client(self) -> Any:
+        """The one SDK client, made on first use; batch workers share it (a lock keeps it one)."""
         if self._client is None:
-            with E.map_exceptions(self.mapping()):
-                self._client = self.make_client()
+            with _CLIENT_LOCK, E.map_exceptions(self.mapping()):
+                if self._client is None:
+                    self._client = self.make_client()
         return self._client
 
     def make_client(self) -> Any:
