@@ -177,3 +177,76 @@ def test_clean_applies_to_json_and_output_file(cli, fake_profile, tmp_path):
     fake_profile.enqueue(stream_reply(["```\nok\n```"]))
     assert cli("-o", str(out), "-s", "fix", "x").code == 0
     assert out.read_text() == "ok\n"
+
+
+# -- --diff ----------------------------------------------------------------------------------
+
+
+def test_diff_in_a_pipe_is_a_unified_diff_only(cli, fake_profile, tmp_path):
+    f = tmp_path / "a.txt"
+    f.write_text("teh cat sat\n")
+    fake_profile.enqueue(stream_reply(["the cat sat"]))
+    result = cli("-s", "fix", "--diff", "-f", str(f))
+    assert result.code == 0, result.stderr
+    assert result.stdout == f"--- {f}\n+++ {f}\n@@ -1 +1 @@\n-teh cat sat\n+the cat sat\n"
+
+
+def test_diff_of_stdin_and_no_changes(cli, fake_profile):
+    fake_profile.enqueue(stream_reply(["Same text."]))
+    result = cli("-s", "fix", "--diff", input="Same text.\n")
+    assert result.code == 0 and result.stdout == ""
+    assert "no changes" in result.stderr
+    fake_profile.enqueue(stream_reply(["New text."]))
+    result = cli("-s", "fix", "--diff", input="Old text.\n")
+    assert result.stdout.startswith("--- stdin\n+++ stdin\n")
+
+
+def test_diff_with_output_writes_the_file_and_prints_the_diff(cli, fake_profile, tmp_path):
+    f, out = tmp_path / "a.txt", tmp_path / "b.txt"
+    f.write_text("one\ntwo\n")
+    fake_profile.enqueue(stream_reply(["one\n2\n"]))
+    result = cli("-s", "fix", "--diff", "-f", str(f), "-o", str(out))
+    assert result.code == 0
+    assert out.read_text() == "one\n2\n"
+    assert "-two\n+2\n" in result.stdout
+
+
+def test_diff_needs_one_text(cli, fake_profile, tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("a")
+    b.write_text("b")
+    result = cli("-s", "fix", "--diff", "-f", str(a), "-f", str(b))
+    assert result.code == 2
+    assert_one_line_error(result.stderr, "--diff needs exactly one text")
+    assert cli("--diff", "Explain DNS").code == 2
+
+
+def test_diff_on_a_terminal_is_coloured_after_the_answer(fake_profile, tmp_path, config_file):
+    """A real pty: the answer is rendered, then a word-level diff with colours."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    fake_profile.enqueue(stream_reply(["the cat sat"]))
+    master, slave = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "80", "TERM": "xterm-256color"}
+    proc = subprocess.Popen([sys.executable, "-m", "llmcli", "-s", "fix", "--diff", "teh cat sat"],
+                            stdout=slave, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=30)
+    out = b"".join(chunks).decode()
+    assert proc.returncode == 0
+    assert "\x1b[" in out  # coloured
+    assert "teh" in out and out.index("the cat sat") < out.rindex("teh")  # answer first, then the diff

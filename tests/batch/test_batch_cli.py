@@ -35,6 +35,22 @@ def test_out_mirrors_a_tree_of_55_files(cli, batch_env):
     assert result.stderr.count("] done ") == 55  # one line per file when stderr is not a terminal
 
 
+@pytest.mark.parametrize("mode", [["--suffix", ".fixed"], ["--in-place"]])
+def test_a_tree_of_55_files_with_suffix_and_in_place(cli, batch_env, mode):
+    server, rw, work = batch_env
+    files = make_tree(work / "docs", 55)
+    result = cli("batch", "docs", "-s", "fix", *mode, "-j", "8", "-q")
+    assert result.code == 0, result.stderr
+    for path, text in files.items():
+        if mode[0] == "--suffix":
+            assert path.with_name(path.stem + ".fixed" + path.suffix).read_text() == upper(text)
+            assert path.read_text() == text
+        else:
+            assert path.read_text() == upper(text)
+            assert path.with_name(path.name + ".bak").read_text() == text
+    assert len(server.requests) == 55
+
+
 def test_glob_with_double_star_and_include_exclude(cli, batch_env):
     server, rw, work = batch_env
     make_tree(work / "docs", 9, markdown_every=3)
