@@ -120,8 +120,9 @@ class DefaultCommandGroup(TyperGroup):
         self.format_commands(ctx, formatter)
         formatter.write_paragraph()
         formatter.write_text(
-            'Examples: llmcli "Explain DNS briefly" · echo "hey can u send it" | llmcli "Rewrite formally" · '
-            "llmcli -p groq -f notes.txt \"Fix the spelling\" · llmcli profiles"
+            'Examples: llmcli -s formal "hey can u send it" · git log -1 | llmcli "Rewrite as a changelog entry" · '
+            "llmcli -p groq -s fix -f notes.txt --diff · llmcli batch 'docs/**/*.md' -s fix --out fixed/ -j 8 · "
+            "llmcli styles"
         )
         formatter.write_paragraph()
         formatter.write_text(EXIT_CODES_HELP)
