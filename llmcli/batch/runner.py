@@ -3,8 +3,8 @@
 Threads rather than asyncio: every backend is a blocking SDK stream already
 (the same code path as single mode, one shared client per profile), the work
 is waiting on the network, and a thread pool of ``-j`` workers is enough for
-hundreds of files (bench/batch.py: 0.9x the ideal wall time at -j 32 over 400
-files).  asyncio would mean a second, async, implementation of nine backends.
+hundreds of files (bench/batch.py, 1 s per request: 0.84x the ideal wall time at
+-j 32 over 400 files, 0.89x a bare thread pool of SDK calls measured in the same run).  asyncio would mean a second, async, implementation of nine backends.
 
 Ctrl-C (or SIGTERM): stop dispatching, let the files in flight finish (their
 work is paid for and their writes are atomic), then summarise; a second Ctrl-C
