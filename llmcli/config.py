@@ -281,21 +281,7 @@ def _build_profile(
 ) -> Profile | None:
     table_name = ("profiles", name)
     start = len(problems)
-    values: dict[str, Any] = {}
-    for key, value in table.items():
-        loc = where.key(table_name, key)
-        if key not in _KEY_TYPES:
-            problems.append(f"{loc}: profile '{name}': unknown key '{key}'{_did_you_mean(key, PROFILE_KEYS)}")
-            continue
-        types, expected = _KEY_TYPES[key]
-        if isinstance(value, bool) or not isinstance(value, types):
-            problems.append(f"{loc}: profile '{name}': '{key}' must be {expected}, not {_toml_type(value)}")
-            continue
-        error = _check_value(key, value)
-        if error:
-            problems.append(f"{loc}: profile '{name}': {error}")
-            continue
-        values[key] = value
+    values = _checked_values(f"profile '{name}'", table, table_name, _KEY_TYPES, _check_value, where, problems)
 
     kind = None
     if "provider" in values:
@@ -391,29 +377,15 @@ def _build_templates(tables: Any, profiles: dict[str, Profile], where: "_Locator
             problems.append(f"{where.key(('templates',), name)}: template '{name}' must be a table ([templates.{name}])")
             continue
         start = len(problems)
-        values: dict[str, Any] = {}
-        for key, value in table.items():
-            loc = where.key(table_name, key)
-            if key not in _TEMPLATE_KEYS:
-                problems.append(f"{loc}: template '{name}': unknown key '{key}'{_did_you_mean(key, _TEMPLATE_KEYS)}")
-                continue
-            types, expected = _TEMPLATE_KEYS[key]
-            if isinstance(value, bool) or not isinstance(value, types):
-                problems.append(f"{loc}: template '{name}': '{key}' must be {expected}, not {_toml_type(value)}")
-                continue
+
+        def check(key: str, value: Any) -> str | None:
             if key == "defaults" and not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value.values()):
-                problems.append(f"{loc}: template '{name}': 'defaults' values must be strings")
-                continue
-            if key == "temperature" and not 0 <= value <= 2:
-                problems.append(f"{loc}: template '{name}': 'temperature' must be between 0 and 2, not {value}")
-                continue
+                return "'defaults' values must be strings"
             if key == "profile" and value not in profiles:
-                problems.append(
-                    f"{loc}: template '{name}': unknown profile '{value}'{_did_you_mean(value, profiles)}; "
-                    f"known profiles: {', '.join(profiles)}"
-                )
-                continue
-            values[key] = value
+                return f"unknown profile '{value}'{_did_you_mean(value, profiles)}; known profiles: {', '.join(profiles)}"
+            return _check_value(key, value)
+
+        values = _checked_values(f"template '{name}'", table, table_name, _TEMPLATE_KEYS, check, where, problems)
         if "system" not in table and "prompt" not in table and len(problems) == start:
             problems.append(f"{where.table(table_name)}: template '{name}': needs a 'system' or a 'prompt'")
         if len(problems) > start:
@@ -424,6 +396,34 @@ def _build_templates(tables: Any, profiles: dict[str, Profile], where: "_Locator
             values["temperature"] = float(values["temperature"])
         out[name] = Template(name=name, source=where.table(table_name), **values)
     return out
+
+
+def _checked_values(
+    what: str,
+    table: dict[str, Any],
+    table_name: tuple[str, ...],
+    key_types: dict[str, tuple[tuple[type, ...], str]],
+    check: Any,
+    where: "_Locator",
+    problems: list[str],
+) -> dict[str, Any]:
+    """The table's keys that are known, of the right type and pass ``check``; a file:line problem for each other."""
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        loc = where.key(table_name, key)
+        if key not in key_types:
+            problems.append(f"{loc}: {what}: unknown key '{key}'{_did_you_mean(key, key_types)}")
+            continue
+        types, expected = key_types[key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            problems.append(f"{loc}: {what}: '{key}' must be {expected}, not {_toml_type(value)}")
+            continue
+        error = check(key, value)
+        if error:
+            problems.append(f"{loc}: {what}: {error}")
+            continue
+        values[key] = value
+    return values
 
 
 def _check_value(key: str, value: Any) -> str | None:
