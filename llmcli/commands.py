@@ -176,23 +176,13 @@ def _messages(inputs, style, to: str | None, variables: Sequence[str]) -> _Compo
     documents, extra = inputs.documents, inputs.instruction
     if not documents:
         documents, extra = (Document("<text>", inputs.instruction),), ""
-    values = parse_variables(variables)
+    values = presets.parse_variables(variables)
     if to is not None:
         values[presets.LANG] = to
     for name in presets.unused_variables(style, values):
         status.warn(f"style '{style.name}' does not use variable '{name}'")
     composed = presets.compose(style, documents, extra=extra, variables=values)
     return _Composed(composed.system, composed.user, documents)
-
-
-def parse_variables(items: Sequence[str]) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"-V {item}: expected NAME=VALUE")
-        values[name.strip()] = value
-    return values
 
 
 def _show_diff(document, answer: str) -> None:

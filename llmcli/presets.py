@@ -200,6 +200,17 @@ def compose(
     return Messages(system, user)
 
 
+def parse_variables(items: Sequence[str]) -> dict[str, str]:
+    """``-V NAME=VALUE`` options as a dict (the value may contain '=')."""
+    values: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"-V {item}: expected NAME=VALUE")
+        values[name.strip()] = value
+    return values
+
+
 def unused_variables(style: Style, variables: Mapping[str, str]) -> list[str]:
     """-V names the style never uses (``lang`` is always usable with a built-in)."""
     used = set(style.variables) | ({LANG} if style.source == "built-in" else set())

@@ -250,3 +250,9 @@ def test_diff_on_a_terminal_is_coloured_after_the_answer(fake_profile, tmp_path,
     assert proc.returncode == 0
     assert "\x1b[" in out  # coloured
     assert "teh" in out and out.index("the cat sat") < out.rindex("teh")  # answer first, then the diff
+
+
+def test_var_must_be_name_equals_value(cli, fake_profile):
+    result = cli("-s", "fix", "-V", "novalue", "x")
+    assert result.code == 2
+    assert_one_line_error(result.stderr, "-V novalue: expected NAME=VALUE")

@@ -145,7 +145,6 @@ def _style(config, o: BatchOptions):
 def _composer(style, o: BatchOptions):
     """(label, text) -> (system, user): the same messages single mode would send for this text."""
     from .. import presets
-    from ..commands import parse_variables
     from ..inputs import Document
     from ..prompt import DEFAULT_SYSTEM
 
@@ -160,7 +159,7 @@ def _composer(style, o: BatchOptions):
                     instruction + "\n\n" + delimited([Document(label, text)]))
 
         return compose_plain
-    values = parse_variables(o.variables)
+    values = presets.parse_variables(o.variables)
     if o.to is not None:
         values[presets.LANG] = o.to
     for name in presets.unused_variables(style, values):
