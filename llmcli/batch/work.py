@@ -249,6 +249,8 @@ def _write(job: Job, original: bytes, new_text: str, input_sha: str, s: Settings
     data = new_text.encode("utf-8")
     target = job.target
     in_place = target.resolve() == job.source.resolve()
+    if in_place:
+        target = job.source.resolve()  # through a symlink: rewrite the file, keep the link
     if in_place and s.backup:
         _backup(job, original, s.backup_dir)
     target.parent.mkdir(parents=True, exist_ok=True)

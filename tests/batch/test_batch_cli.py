@@ -300,3 +300,13 @@ def test_same_output_twice_is_refused(cli, batch_env):
     result = cli("batch", "x/a.txt", "y/a.txt", "-s", "fix", "--out", "o")
     assert result.code == 2
     assert_one_line_error(result.stderr, "would both be written to o/a.txt")
+
+
+def test_in_place_through_a_symlink_keeps_the_link(cli, batch_env):
+    server, rw, work = batch_env
+    (work / "real.txt").write_text("real\n")
+    (work / "d").mkdir()
+    (work / "d/link.txt").symlink_to(work / "real.txt")
+    assert cli("batch", "d/link.txt", "-s", "fix", "--in-place", "-q").code == 0
+    assert (work / "d/link.txt").is_symlink()
+    assert (work / "real.txt").read_text() == "REAL\n"
