@@ -72,3 +72,21 @@ def glob_escape(name: str) -> str:
     import glob
 
     return glob.escape(name)
+
+
+def keep_backup(path: str | os.PathLike[str], original: bytes, base: Path | None = None) -> Path:
+    """Save ``original`` (the content about to be replaced) as PATH.bak, or at ``base``.
+
+    An existing backup with other content is never overwritten — it may be the only
+    copy of the user's first version — so the next free PATH.bak.2, .3 … is used.
+    """
+    base = base if base is not None else Path(path).with_name(Path(path).name + ".bak")
+    candidate, n = base, 1
+    while candidate.exists():
+        if candidate.read_bytes() == original:
+            return candidate
+        n += 1
+        candidate = base.with_name(f"{base.name}.{n}")
+    candidate.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(candidate, original)
+    return candidate

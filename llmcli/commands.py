@@ -212,7 +212,7 @@ def _show_diff(document, answer: str) -> None:
 
 def _write_output(output: str, text: str, inputs: Sequence[str]) -> None:
     """-o: replace FILE atomically; an in-place edit keeps the original as FILE.bak; never write nothing."""
-    from .atomic import atomic_write_bytes, atomic_write_text
+    from .atomic import atomic_write_text, keep_backup
     from .errors import StreamError
 
     if not text.strip():
@@ -220,8 +220,7 @@ def _write_output(output: str, text: str, inputs: Sequence[str]) -> None:
     target = Path(output)
     sources = {Path(f).resolve() for f in inputs if f != "-"}
     if target.exists() and target.resolve() in sources:
-        backup = target.with_name(target.name + ".bak")
-        atomic_write_bytes(backup, target.read_bytes())
+        backup = keep_backup(target, target.read_bytes())
         status.note(f"{output} rewritten in place; the original is kept in {backup}")
     atomic_write_text(output, text if text.endswith("\n") else text + "\n")
     if stderr_is_terminal():

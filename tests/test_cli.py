@@ -342,6 +342,11 @@ def test_in_place_edit_keeps_a_backup(cli, fake_profile, tmp_path):
     assert notes.read_text() == "Hello from fake server!\n"
     assert (tmp_path / "notes.txt.bak").read_text() == "teh original\n"
     assert "original is kept in" in result.stderr
+    # a second in-place edit never overwrites the first backup (the only copy of the original)
+    notes.write_text("edited by hand\n")
+    assert cli("-f", str(notes), "-o", str(notes), "Fix the spelling").code == 0
+    assert (tmp_path / "notes.txt.bak").read_text() == "teh original\n"
+    assert (tmp_path / "notes.txt.bak.2").read_text() == "edited by hand\n"
 
 
 def test_empty_answer_never_overwrites_the_output(cli, fake_profile, tmp_path):

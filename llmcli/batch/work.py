@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import errors as E
-from ..atomic import atomic_write_bytes, remove_stale_temps
+from ..atomic import atomic_write_bytes, keep_backup, remove_stale_temps
 from ..config import Profile
 from ..providers.base import Message, Request
 from .manifest import Journal, sha256
@@ -266,18 +266,9 @@ def _write(job: Job, original: bytes, new_text: str, input_sha: str, s: Settings
 
 
 def _backup(job: Job, original: bytes, backup_dir: Path | None) -> Path:
-    """FILE.bak (or under --backup-dir); an existing, different backup is never overwritten."""
-    if backup_dir is not None:
-        relative = job.source.resolve().relative_to(Path.cwd().resolve()) if job.source.resolve().is_relative_to(Path.cwd().resolve()) else Path(job.source.name)
-        base = backup_dir / relative
-    else:
-        base = job.source.with_name(job.source.name + ".bak")
-    candidate, n = base, 1
-    while candidate.exists():
-        if candidate.read_bytes() == original:
-            return candidate
-        n += 1
-        candidate = base.with_name(f"{base.name}.{n}")
-    candidate.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(candidate, original)
-    return candidate
+    """FILE.bak (or under --backup-dir, mirroring the path below the current directory)."""
+    if backup_dir is None:
+        return keep_backup(job.source, original)
+    source, cwd = job.source.resolve(), Path.cwd().resolve()
+    relative = source.relative_to(cwd) if source.is_relative_to(cwd) else Path(job.source.name)
+    return keep_backup(job.source, original, backup_dir / relative)
