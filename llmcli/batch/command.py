@@ -234,7 +234,10 @@ def _dry_run(jobs, o: BatchOptions, max_chars: int, journal, job_id: str, compos
         total_tokens += sent
         total_units += len(units)
         runnable += 1
-        arrow = "" if o.diff else (" (in place)" if job.target == job.source else f" -> {job.target}")
+        if o.out is None and o.suffix is None and not o.in_place:
+            arrow = ""  # no output mode: a plan for --diff, or before choosing one
+        else:
+            arrow = " (in place)" if o.in_place else f" -> {job.target}"
         chunks = f", {len(units)} requests" if len(units) != 1 else ""
         lines.append(f"run   {job.shown}{arrow}  ~{sent} tokens in{chunks}")
     lines.append(f"{runnable} of {len(jobs)} files to rewrite, {total_units} requests, ~{total_tokens} input tokens "
