@@ -116,7 +116,7 @@ def plan(
 
 def _expand(arg: str, include: Sequence[str], *, from_list: bool = False) -> list[tuple[Path, Path]]:
     if any(ch in GLOB_CHARS for ch in arg) and not Path(arg).exists():
-        matches = sorted(glob.glob(arg, recursive=True))
+        matches = sorted(glob.glob(arg, recursive=True), key=natural_key)
         files = [Path(m) for m in matches if Path(m).is_file()]
         if not files:
             raise UsageError(f"{arg}: no files match")
@@ -126,8 +126,8 @@ def _expand(arg: str, include: Sequence[str], *, from_list: bool = False) -> lis
     if path.is_dir():
         out = []
         for dirpath, dirnames, filenames in os.walk(path):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for name in sorted(filenames):
+            dirnames[:] = sorted((d for d in dirnames if not d.startswith(".")), key=natural_key)
+            for name in sorted(filenames, key=natural_key):
                 if name.startswith("."):
                     continue
                 file = Path(dirpath) / name
@@ -140,6 +140,11 @@ def _expand(arg: str, include: Sequence[str], *, from_list: bool = False) -> lis
     if path.exists():
         raise UsageError(f"{arg}: not a regular file")
     raise UsageError(f"{arg}: no such file or directory")
+
+
+def natural_key(name: str) -> list:
+    """Order names as people count: f2 before f10 (progress lines and --dry-run read in this order)."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part.lower()) for part in re.split(r"(\d+)", name)]
 
 
 def _literal_prefix(pattern: str) -> Path:

@@ -310,3 +310,14 @@ def test_in_place_through_a_symlink_keeps_the_link(cli, batch_env):
     assert cli("batch", "d/link.txt", "-s", "fix", "--in-place", "-q").code == 0
     assert (work / "d/link.txt").is_symlink()
     assert (work / "real.txt").read_text() == "REAL\n"
+
+
+def test_files_are_taken_in_natural_order(cli, batch_env):
+    server, rw, work = batch_env
+    (work / "d").mkdir()
+    for n in (10, 2, 1):
+        (work / f"d/f{n}.txt").write_text(f"{n}\n")
+    lines = cli("batch", "d", "-s", "fix", "--dry-run").stdout.splitlines()
+    assert [line.split()[1] for line in lines[:3]] == ["d/f1.txt", "d/f2.txt", "d/f10.txt"]
+    lines = cli("batch", "d/*.txt", "-s", "fix", "--dry-run").stdout.splitlines()
+    assert [line.split()[1] for line in lines[:3]] == ["d/f1.txt", "d/f2.txt", "d/f10.txt"]
