@@ -194,7 +194,7 @@ def _show_diff(document, answer: str) -> None:
 
     before = document.text
     after = answer if answer.endswith("\n") or not before.endswith("\n") else answer + "\n"
-    label = "stdin" if document.label.startswith("<") else document.label
+    label = {"<stdin>": "stdin", "<text>": "text"}.get(document.label, document.label)
     if render.stdout_is_terminal():
         sys.stdout.write("\n")
         changed = write_diff(before, after, stream=sys.stdout, terminal=True, from_label=label, to_label=label)

@@ -256,3 +256,9 @@ def test_var_must_be_name_equals_value(cli, fake_profile):
     result = cli("-s", "fix", "-V", "novalue", "x")
     assert result.code == 2
     assert_one_line_error(result.stderr, "-V novalue: expected NAME=VALUE")
+
+
+def test_diff_of_words_given_as_text(cli, fake_profile):
+    fake_profile.enqueue(stream_reply(["the cat"]))
+    result = cli("-s", "fix", "--diff", "teh cat")
+    assert result.stdout.startswith("--- text\n+++ text\n")

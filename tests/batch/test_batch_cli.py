@@ -321,3 +321,13 @@ def test_files_are_taken_in_natural_order(cli, batch_env):
     assert [line.split()[1] for line in lines[:3]] == ["d/f1.txt", "d/f2.txt", "d/f10.txt"]
     lines = cli("batch", "d/*.txt", "-s", "fix", "--dry-run").stdout.splitlines()
     assert [line.split()[1] for line in lines[:3]] == ["d/f1.txt", "d/f2.txt", "d/f10.txt"]
+
+
+def test_rpm_spaces_requests_across_workers(cli, batch_env):
+    server, rw, work = batch_env
+    make_tree(work / "d", 5)
+    assert cli("batch", "d", "-s", "fix", "--out", "o", "-j", "5", "--rpm", "600", "-q").code == 0
+    starts = sorted(r.at for r in server.requests)
+    # 600 per minute = one slot every 0.1 s whatever -j says: 5 requests span at least 4 slots
+    # (less a little for the time between taking a slot and the request reaching the server)
+    assert len(starts) == 5 and starts[-1] - starts[0] >= 0.35

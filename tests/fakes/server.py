@@ -29,6 +29,7 @@ class Recorded:
     query: dict[str, list[str]]
     headers: dict[str, str]  # lower-cased names
     body: bytes
+    at: float = 0.0  # time.monotonic() when it arrived
 
     @property
     def json(self):
@@ -132,6 +133,7 @@ class FakeServer:
                     parse_qs(split.query),
                     {k.lower(): v for k, v in self.headers.items()},
                     body,
+                    time.monotonic(),
                 )
                 with fake._lock:
                     fake.requests.append(recorded)
