@@ -90,7 +90,9 @@ def run_batch(o: BatchOptions) -> int:
     workers = o.jobs or profile.concurrency or DEFAULT_CONCURRENCY
     from .progress import make_display, summary
 
-    display = make_display(len(jobs), quiet=o.quiet)
+    from ..render import stdout_is_terminal
+
+    display = make_display(len(jobs), quiet=o.quiet, stdout_busy=o.diff and stdout_is_terminal())
     settings = Settings(
         compose=compose, profiles=profiles, model=o.model or (style.model if style else None),
         temperature=o.temperature if o.temperature is not None else (style.temperature if style else None),

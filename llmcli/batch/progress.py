@@ -109,8 +109,13 @@ class RichDisplay(Display):
         self.progress.stop()
 
 
-def make_display(total: int, *, quiet: bool) -> Display:
-    if not quiet and status.isatty(sys.stderr):
+def make_display(total: int, *, quiet: bool, stdout_busy: bool = False) -> Display:
+    """A live bar only when stderr is a terminal and nothing else draws on it.
+
+    ``stdout_busy``: diffs are printed to the same terminal as they come; a live bar
+    would be left behind between them, so plain lines are used instead.
+    """
+    if not quiet and not stdout_busy and status.isatty(sys.stderr):
         return RichDisplay(total)
     return Display(total, quiet=quiet)
 
