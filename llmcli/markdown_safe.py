@@ -334,72 +334,25 @@ def _skip_space(text: str, index: int, end: int) -> int:
 
 
 def _link_tail(text: str, index: int, end: int) -> int | None:
-    """Parse ``destination "title")`` from just after ``](``; the index of the closing ``)`` or None."""
+    """Parse ``destination "title")`` from just after ``](``; the index of the closing ``)`` or None.
+
+    markdown-it's own helpers and the same steps as its inline link rule, so what
+    counts as a link target here is exactly what the parser would render as one.
+    """
+    from markdown_it.helpers import parseLinkDestination, parseLinkTitle
+
     index = _skip_space(text, index, end)
-    if index < end and text[index] == "<":
-        index += 1
-        while index < end:
-            char = text[index]
-            if char == "\\" and index + 1 < end:
-                index += 2
-                continue
-            if char in "\r\n<":
-                return None
-            if char == ">":
-                break
-            index += 1
-        else:
+    if index < end and text[index] != ")":
+        destination = parseLinkDestination(text, index, end)
+        if not destination.ok:
             return None
-        index += 1
-        dest_end = index
-        has_dest = True
-    else:
-        start = index
-        depth = 0
-        while index < end:
-            char = text[index]
-            if char == "\\" and index + 1 < end and text[index + 1] in _ASCII_PUNCT:
-                index += 2
-                continue
-            if char == "(":
-                depth += 1
-                if depth > 32:  # CommonMark's (and markdown-it's) limit; also keeps the scan short
-                    return None
-            elif char == ")":
-                if depth == 0:
-                    break
-                depth -= 1
-            elif char in _ASCII_SPACE or ord(char) < 0x20 or char == "\x7f":
-                break
-            index += 1
-        if depth:
-            return None
-        dest_end = index
-        has_dest = index > start
-    index = _skip_space(text, index, end)
-    if index < end and text[index] == ")":
-        return index
-    if index >= end or text[index] not in "\"'(" or (has_dest and index == dest_end):
-        return None
-    opener = text[index]
-    closer = ")" if opener == "(" else opener
-    index += 1
-    while index < end:
-        char = text[index]
-        if char == "\\" and index + 1 < end:
-            index += 2
-            continue
-        if char == closer:
-            break
-        if opener == "(" and char == "(":
-            return None
-        index += 1
-    else:
-        return None
-    index = _skip_space(text, index + 1, end)
-    if index < end and text[index] == ")":
-        return index
-    return None
+        index = destination.pos
+        after = _skip_space(text, index, end)
+        title = parseLinkTitle(text, after, end)
+        if after < end and after != index and title.ok:
+            after = _skip_space(text, title.pos, end)
+        index = after
+    return index if index < end and text[index] == ")" else None
 
 
 def _reference_label(text: str, index: int, end: int) -> int | None:
