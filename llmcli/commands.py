@@ -195,17 +195,10 @@ def _show_diff(document, answer: str) -> None:
     before = document.text
     after = answer if answer.endswith("\n") or not before.endswith("\n") else answer + "\n"
     label = {"<stdin>": "stdin", "<text>": "text"}.get(document.label, document.label)
-    if render.stdout_is_terminal():
-        sys.stdout.write("\n")
-        changed = write_diff(before, after, stream=sys.stdout, terminal=True, from_label=label, to_label=label)
-        sys.stdout.flush()
-    else:
-        from .diffview import unified
-
-        text = unified(before, after, label, label)
-        changed = bool(text)
-        if changed:
-            _stdout(text)
+    terminal = render.stdout_is_terminal()
+    if terminal:
+        sys.stdout.write("\n")  # a blank line between the rendered answer and its diff
+    changed = write_diff(before, after, stream=sys.stdout, terminal=terminal, from_label=label, to_label=label)
     if not changed:
         status.note("no changes")
 
