@@ -12,16 +12,8 @@ from typing import Sequence
 from . import config as C
 from . import status
 from .errors import ConfigError, UsageError
+from .render import write_stdout
 from .spinner import stderr_is_terminal
-
-
-def _stdout(text: str) -> None:
-    """Write a command's answer to stdout (UTF-8 whatever the locale)."""
-    from .render import RawWriter
-
-    writer = RawWriter()
-    writer.feed(text)
-    writer.finish()
 
 
 # -- the default command --------------------------------------------------------
@@ -118,7 +110,7 @@ def run_once(
     elif not answer.text.strip() and not as_json:
         status.warn("the model returned no text")
     if as_json:
-        _stdout(json.dumps(answer.as_json(), ensure_ascii=False))
+        write_stdout(json.dumps(answer.as_json(), ensure_ascii=False))
     if diff:
         _show_diff(messages.documents[0], answer.text)
     if show_usage:
@@ -245,14 +237,14 @@ def list_styles(config_path: str | None) -> None:
         rows.append((style.name, source, style.description))
     width0 = max(len(r[0]) for r in rows)
     width1 = max(len(r[1]) for r in rows)
-    _stdout("".join(f"{a.ljust(width0)}  {b.ljust(width1)}  {c}".rstrip() + "\n" for a, b, c in rows))
+    write_stdout("".join(f"{a.ljust(width0)}  {b.ljust(width1)}  {c}".rstrip() + "\n" for a, b, c in rows))
 
 
 def show_style(config_path: str | None, name: str) -> None:
     from . import presets
 
     config = C.load(config_path)
-    _stdout(presets.resolve(name, config.templates).instruction())
+    write_stdout(presets.resolve(name, config.templates).instruction())
 
 
 # -- profiles and models ----------------------------------------------------------
@@ -275,7 +267,7 @@ def list_profiles(config_path: str | None) -> None:
         ))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    _stdout("\n".join(lines) + "\n")
+    write_stdout("\n".join(lines) + "\n")
     if not config.exists:
         status.note(f"no config file at {config.path}: built-in profiles only (llmcli config init)")
 
@@ -288,7 +280,7 @@ def list_models(config_path: str | None, profile_name: str | None) -> None:
     profile = config.select(profile_name)
     backend = backend_for(endpoint_for(profile, config_path=config.path))
     ids = backend.list_models()
-    _stdout("".join(f"{i}\n" for i in ids))
+    write_stdout("".join(f"{i}\n" for i in ids))
 
 
 # -- config -----------------------------------------------------------------------
@@ -296,7 +288,7 @@ def list_models(config_path: str | None, profile_name: str | None) -> None:
 
 def config_path(explicit: str | None) -> None:
     path = C.config_path(explicit)
-    _stdout(f"{path}\n")
+    write_stdout(f"{path}\n")
     if not path.exists():
         status.note("the file does not exist yet (llmcli config init)")
 
@@ -306,7 +298,7 @@ def config_show(explicit: str | None) -> None:
 
     config = C.load(explicit)
     where = str(config.path) + ("" if config.exists else " (missing: built-in profiles only)")
-    _stdout(f"# {where}\n" + tomli_w.dumps(C.masked_dict(config)))
+    write_stdout(f"# {where}\n" + tomli_w.dumps(C.masked_dict(config)))
 
 
 def config_init(explicit: str | None, *, force: bool, profile: str | None) -> None:
@@ -327,13 +319,13 @@ def config_init(explicit: str | None, *, force: bool, profile: str | None) -> No
 def config_validate(explicit: str | None) -> None:
     config = C.load(explicit, strict=False)
     if not config.exists:
-        _stdout(f"{config.path}: no file; built-in profiles only — nothing to check\n")
+        write_stdout(f"{config.path}: no file; built-in profiles only — nothing to check\n")
         return
     if config.problems:
         for problem in config.problems:
             status.error(problem)
         raise SystemExitCode(2)
-    _stdout(f"{config.path}: ok ({len(config.profiles)} profiles)\n")
+    write_stdout(f"{config.path}: ok ({len(config.profiles)} profiles)\n")
 
 
 class SystemExitCode(UsageError):

@@ -110,6 +110,13 @@ class RawWriter:
             pass
 
 
+def write_stdout(text: str) -> None:
+    """A command's whole output (a listing, a JSON object, a diff) on stdout, as RawWriter writes answers."""
+    writer = RawWriter()
+    writer.feed(text)
+    writer.finish()
+
+
 class PlainTerminalWriter(RawWriter):
     """--no-markdown on a terminal: the same plain stream (no Rich at all)."""
 

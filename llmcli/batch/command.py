@@ -18,6 +18,7 @@ from typing import Sequence
 from .. import config as C
 from .. import errors as E
 from .. import status
+from ..render import write_stdout
 
 DEFAULT_CONCURRENCY = 4
 DEFAULT_MAX_INPUT_CHARS = 24_000
@@ -110,7 +111,7 @@ def run_batch(o: BatchOptions) -> int:
         if report:
             report.write(result)
         if result.status == "diff" and result.diff:
-            _stdout(result.diff)
+            write_stdout(result.diff)
 
     from .runner import run
 
@@ -244,16 +245,8 @@ def _dry_run(jobs, o: BatchOptions, max_chars: int, journal, job_id: str, compos
         lines.append(f"run   {job.shown}{arrow}  ~{sent} tokens in{chunks}")
     lines.append(f"{runnable} of {len(jobs)} files to rewrite, {total_units} requests, ~{total_tokens} input tokens "
                  f"(about as many out); no request made (--dry-run)")
-    _stdout("\n".join(lines) + "\n")
+    write_stdout("\n".join(lines) + "\n")
     return E.EXIT_OK
-
-
-def _stdout(text: str) -> None:
-    from ..render import RawWriter
-
-    writer = RawWriter()
-    writer.feed(text)
-    writer.finish()
 
 
 class _Report:
