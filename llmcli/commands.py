@@ -51,12 +51,14 @@ def run_once(
     if diff and as_json:
         raise UsageError("--diff and --json do not go together")
     config = C.load(config_path)
-    style = _choose_style(config, style_name, to, variables)
+    from . import presets
+
+    style, values = presets.choose(style_name, to=to, variables=variables, templates=config.templates)
     if style is not None and style.profile and not profile_name:
         profile_name = style.profile
     profile = config.select(profile_name)
     inputs = gather(words, files)
-    messages = _messages(inputs, style, to, variables)
+    messages = _messages(inputs, style, values)
     source = "".join(d.text for d in messages.documents)
     if diff and len(messages.documents) != 1:
         raise UsageError("--diff needs exactly one text: stdin, a single -f FILE, or the words with -s STYLE")
@@ -139,25 +141,12 @@ def _first(*values):
     return None
 
 
-def _choose_style(config, style_name: str | None, to: str | None, variables: Sequence[str]):
-    """The style of -s; --to alone means translate; -V without a style is a mistake."""
-    from . import presets
-
-    if style_name is None and to is not None:
-        style_name = "translate"
-    if style_name is None:
-        if variables:
-            raise UsageError("-V/--var sets a template's variables: give a style or template with -s NAME")
-        return None
-    return presets.resolve(style_name, config.templates)
-
-
 class _Composed:
     def __init__(self, system, user: str, documents) -> None:
         self.system, self.user, self.documents = system, user, tuple(documents)
 
 
-def _messages(inputs, style, to: str | None, variables: Sequence[str]) -> _Composed:
+def _messages(inputs, style, values: dict[str, str]) -> _Composed:
     """Words are the instruction, or with a style and no other source, the text itself."""
     from . import presets
     from .inputs import Document
@@ -168,11 +157,6 @@ def _messages(inputs, style, to: str | None, variables: Sequence[str]) -> _Compo
     documents, extra = inputs.documents, inputs.instruction
     if not documents:
         documents, extra = (Document("<text>", inputs.instruction),), ""
-    values = presets.parse_variables(variables)
-    if to is not None:
-        values[presets.LANG] = to
-    for name in presets.unused_variables(style, values):
-        status.warn(f"style '{style.name}' does not use variable '{name}'")
     composed = presets.compose(style, documents, extra=extra, variables=values)
     return _Composed(composed.system, composed.user, documents)
 

@@ -165,6 +165,46 @@ class Messages:
     user: str
 
 
+def choose(
+    name: str | None,
+    *,
+    to: str | None,
+    variables: Sequence[str],
+    templates: Mapping[str, object] | None,
+) -> tuple[Style | None, dict[str, str]]:
+    """The style ``-s`` names (``--to`` alone means translate) and its values (``-V``, ``--to`` as lang).
+
+    Shared by single mode and batch: ``-V`` without a style is a usage error,
+    a ``-V`` the style never uses is warned about, a missing one fails now.
+    """
+    if name is None and to is not None:
+        name = "translate"
+    if name is None:
+        if variables:
+            raise UsageError("-V/--var sets a template's variables: give a style or template with -s NAME")
+        return None, {}
+    style = resolve(name, templates)
+    values = parse_variables(variables)
+    if to is not None:
+        values[LANG] = to
+    from .status import warn
+
+    for unused in unused_variables(style, values):
+        warn(f"style '{style.name}' does not use variable '{unused}'")
+    require_variables(style, values)
+    return style, values
+
+
+def require_variables(style: Style, variables: Mapping[str, str]) -> dict[str, str]:
+    """The style's defaults under ``variables``; a usage error naming any variable still missing."""
+    values = {**style.defaults, **variables}
+    missing = [n for n in style.variables if n not in values]
+    if missing:
+        hints = ", ".join(f"-V {n}=…" + (" or --to LANG" if n == LANG else "") for n in missing)
+        raise UsageError(f"style '{style.name}' needs {_plural('variable', missing)} {', '.join(missing)}: give {hints}")
+    return values
+
+
 def compose(
     style: Style,
     documents: Sequence[Document],
@@ -179,12 +219,8 @@ def compose(
     usage error naming it.  ``{input}`` is replaced by the delimited text in the
     same single pass, so braces inside the text are never expanded.
     """
-    values = {**style.defaults, **(variables or {})}
+    values = require_variables(style, variables or {})
     needed = style.variables
-    missing = [n for n in needed if n not in values]
-    if missing:
-        hints = ", ".join(f"-V {n}=…" + (" or --to LANG" if n == LANG else "") for n in missing)
-        raise UsageError(f"style '{style.name}' needs {_plural('variable', missing)} {', '.join(missing)}: give {hints}")
     body = delimited(documents)
     values["input"] = body
     task = fill(style.prompt, values).strip() if style.prompt else ""

@@ -66,7 +66,7 @@ def run_batch(o: BatchOptions) -> int:
     from .plan import OutputMode, plan
 
     config = C.load(o.config_path)
-    style = _style(config, o)
+    style, values = _style(config, o)
     profile = config.select(o.profile or (style.profile if style else None))
     profiles = [profile] + [config.profile(name) for name in profile.fallback]
     mode = OutputMode.choose(o.out, o.suffix, o.in_place, needed=not (o.dry_run or o.diff))
@@ -74,7 +74,7 @@ def run_batch(o: BatchOptions) -> int:
         raise E.UsageError("--backup-dir goes with --in-place")
     from_list = _read_list(o.from_file) if o.from_file else []
     jobs = plan(o.paths, from_list=from_list, include=o.include, exclude=o.exclude, mode=mode)
-    compose = _composer(style, o)
+    compose = _composer(style, values, o)
     max_chars = o.max_input_chars or profile.max_input_chars or DEFAULT_MAX_INPUT_CHARS
     settings_id = _job_id(style, o, profile, max_chars, compose)
 
@@ -133,41 +133,29 @@ def run_batch(o: BatchOptions) -> int:
 
 
 def _style(config, o: BatchOptions):
+    """The style and its variable values, as in single mode; with neither style nor -i, nothing to do."""
     from .. import presets
 
-    name = o.style or ("translate" if o.to else None)
-    if name is None:
-        if o.variables:
-            raise E.UsageError("-V/--var sets a template's variables: give a style or template with -s NAME")
-        if not o.instruction:
-            raise E.UsageError("say what to do: -s STYLE (llmcli styles) or -i 'INSTRUCTION'")
-        return None
-    return presets.resolve(name, config.templates)
+    style, values = presets.choose(o.style, to=o.to, variables=o.variables, templates=config.templates)
+    if style is None and not o.instruction:
+        raise E.UsageError("say what to do: -s STYLE (llmcli styles) or -i 'INSTRUCTION'")
+    return style, values
 
 
-def _composer(style, o: BatchOptions):
+def _composer(style, values: dict[str, str], o: BatchOptions):
     """(label, text) -> (system, user): the same messages single mode would send for this text."""
     from .. import presets
     from ..inputs import Document
-    from ..prompt import DEFAULT_SYSTEM
+    from ..prompt import DEFAULT_SYSTEM, delimited
 
     if style is None:
-        from ..prompt import delimited
-
-        instruction = o.instruction or ""
-        system = o.system if o.system is not None else None
+        # An instruction over a file: the styles' rules apply (the answer is the text only).
+        system = o.system if o.system is not None else presets.RULES
 
         def compose_plain(label: str, text: str):
-            return (system if system is not None else DEFAULT_SYSTEM_FOR_BATCH,
-                    instruction + "\n\n" + delimited([Document(label, text)]))
+            return system, (o.instruction or "") + "\n\n" + delimited([Document(label, text)])
 
         return compose_plain
-    values = presets.parse_variables(o.variables)
-    if o.to is not None:
-        values[presets.LANG] = o.to
-    for name in presets.unused_variables(style, values):
-        status.warn(f"style '{style.name}' does not use variable '{name}'")
-    presets.compose(style, [Document("check", "x")], extra=o.instruction or "", variables=values)  # missing vars: fail now
 
     def compose_style(label: str, text: str):
         msgs = presets.compose(style, [Document(label, text)], extra=o.instruction or "", variables=values)
@@ -175,16 +163,6 @@ def _composer(style, o: BatchOptions):
         return (system if system is not None else DEFAULT_SYSTEM), msgs.user
 
     return compose_style
-
-
-# A positional instruction over a file: the rules of the styles apply (answer = the text only).
-def _batch_system() -> str:
-    from ..presets import RULES
-
-    return RULES
-
-
-DEFAULT_SYSTEM_FOR_BATCH = _batch_system()
 
 
 def _job_id(style, o: BatchOptions, profile, max_chars: int, compose) -> str:
