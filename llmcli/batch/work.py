@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -99,7 +99,6 @@ class _Usage:
     tokens_in: int = 0
     tokens_out: int = 0
     attempts: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def process(job: Job, s: Settings) -> Result:
