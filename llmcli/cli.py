@@ -36,18 +36,26 @@ app.add_typer(config_app, name="config")
 app.add_typer(styles_app, name="styles")
 
 
+# Options the default command and batch share (one definition, one help text).
+PROFILE = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile to use (llmcli profiles).")
+MODEL = typer.Option(None, "--model", "-m", metavar="MODEL", help="Model, overriding the profile's.")
+TEMPERATURE = typer.Option(None, "--temperature", "-t", min=0.0, max=2.0, metavar="T", help="Sampling temperature, 0-2.")
+TIMEOUT = typer.Option(None, "--timeout", min=0.1, metavar="SECONDS", help="Seconds to wait for the server (per read).")
+VARIABLES = typer.Option(None, "--var", "-V", metavar="NAME=VALUE", help="Set a template variable; repeatable.")
+
+
 # -- the default command --------------------------------------------------------
 
 
 @app.command(DEFAULT_COMMAND, hidden=True, context_settings={"help_option_names": ["-h", "--help"]})
 def run(
     words: Optional[List[str]] = typer.Argument(None, metavar="[INSTRUCTION]...", help="Instruction words; '-' = stdin."),
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile to use (llmcli profiles)."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", metavar="MODEL", help="Model, overriding the profile's."),
-    temperature: Optional[float] = typer.Option(None, "--temperature", "-t", min=0.0, max=2.0, metavar="T", help="Sampling temperature, 0-2."),
+    profile: Optional[str] = PROFILE,
+    model: Optional[str] = MODEL,
+    temperature: Optional[float] = TEMPERATURE,
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, metavar="N", help="Cap on the answer's tokens."),
     system: Optional[str] = typer.Option(None, "--system", metavar="TEXT", help="System prompt, overriding the profile's."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", min=0.1, metavar="SECONDS", help="Seconds to wait for the server (per read)."),
+    timeout: Optional[float] = TIMEOUT,
     files: Optional[List[str]] = typer.Option(None, "--file", "-f", metavar="FILE", help="Read text from FILE ('-' = stdin); repeatable."),
     output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE", help="Write the answer to FILE (atomically) instead of stdout."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (text, profile, provider, model, usage, seconds) at the end."),
@@ -56,7 +64,7 @@ def run(
     usage: bool = typer.Option(False, "--usage", "-u", help="Print tokens and time on stderr."),
     style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Rewrite with a style or template (llmcli styles); words are then the text."),
     to: Optional[str] = typer.Option(None, "--to", metavar="LANG", help="Target language (translate; with another style: write the result in LANG)."),
-    variables: Optional[List[str]] = typer.Option(None, "--var", "-V", metavar="NAME=VALUE", help="Set a template variable; repeatable."),
+    variables: Optional[List[str]] = VARIABLES,
     clean: bool = typer.Option(True, "--clean/--no-clean", help="Remove a fence or quotes the model wrapped around the whole answer."),
     diff: bool = typer.Option(False, "--diff", help="Show what changed: coloured on a terminal, a unified diff in a pipe."),
 ) -> None:
@@ -88,13 +96,13 @@ def batch_cmd(
     style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Style or template (llmcli styles)."),
     instruction: Optional[str] = typer.Option(None, "--instruction", "-i", metavar="TEXT", help="Instruction (with -s: added to the style's)."),
     to: Optional[str] = typer.Option(None, "--to", metavar="LANG", help="Target language (translate)."),
-    variables: Optional[List[str]] = typer.Option(None, "--var", "-V", metavar="NAME=VALUE", help="Template variable; repeatable."),
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile to use."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", metavar="MODEL", help="Model, overriding the profile's."),
-    temperature: Optional[float] = typer.Option(None, "--temperature", "-t", min=0.0, max=2.0, metavar="T", help="Sampling temperature, 0-2."),
+    variables: Optional[List[str]] = VARIABLES,
+    profile: Optional[str] = PROFILE,
+    model: Optional[str] = MODEL,
+    temperature: Optional[float] = TEMPERATURE,
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, metavar="N", help="Cap on each answer's tokens."),
     system: Optional[str] = typer.Option(None, "--system", metavar="TEXT", help="System prompt, overriding the style's."),
-    timeout: Optional[float] = typer.Option(None, "--timeout", min=0.1, metavar="SECONDS", help="Seconds to wait for the server (per read)."),
+    timeout: Optional[float] = TIMEOUT,
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, max=256, metavar="N", help="Files at a time (default: the profile's concurrency, else 4)."),
     rpm: Optional[float] = typer.Option(None, "--rpm", min=0.001, metavar="N", help="At most N requests per minute (default: the profile's rpm)."),
     retries: Optional[int] = typer.Option(None, "--retries", min=0, max=20, metavar="N", help="Retries of 429/5xx/timeouts per request (default 4)."),
