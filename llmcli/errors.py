@@ -1,19 +1,44 @@
-"""One exception hierarchy for everything llmcli reports to a user.
+"""One exception hierarchy for everything llmcli reports to a user, and the exit code of each.
 
 Every class knows its exit code; its ``str()`` is the one line printed on
-stderr.  Lower layers (SDKs, the OS) raise their own exceptions; the backends
-translate them with :func:`map_exceptions`, so the CLI only ever catches
-:class:`LlmcliError`.
+stderr, with every secret llmcli holds masked (:func:`scrub`).  Lower layers
+(SDKs, the OS) raise their own exceptions; the backends translate them with
+:func:`map_exceptions`, so the CLI only ever catches :class:`LlmcliError`.
 
-Exit codes (documented in the README):
-  0 ok · 1 provider/network error · 2 usage, config or input error ·
-  3 a batch finished with some files failed · 70 internal error · 130 interrupted ·
-  141 stdout closed
+The tree (exit code in brackets)::
+
+    LlmcliError
+    ├── UsageError [2]              the command line asks for something impossible
+    │   ├── ConfigError             the config file or a profile is wrong
+    │   └── InputError              an input cannot be used as text
+    ├── ProviderError [1]           a call failed on the provider's side (or on the way there)
+    │   ├── AuthError               401/403
+    │   ├── RateLimitError          429                                  (retryable)
+    │   ├── NotFoundError           404: a model or a base_url
+    │   ├── BadRequestError         400/422/other 4xx
+    │   ├── ServerError             5xx, 529                             (retryable)
+    │   ├── ProviderTimeout         no response, or no next chunk, in time (retryable)
+    │   ├── ConnectError            the server could not be reached      (retryable unless refused)
+    │   ├── StreamError             the provider reported an error mid-stream
+    │   ├── BadResponse             the server sent something that is not its API's answer
+    │   ├── UnsupportedError        the provider has no such feature
+    │   └── AnswerError             a stream that ended, but not with a usable answer
+    │       ├── IncompleteAnswer    the stream stopped before the answer's end (retryable)
+    │       ├── TruncatedAnswer     cut at the token limit
+    │       ├── FilteredAnswer      stopped by the provider's content filter
+    │       └── EmptyAnswer         no text at all
+    ├── Interrupted [130]           Ctrl-C or SIGTERM
+    └── StdoutClosed [141]          the reader of stdout went away (``| head -1``)
+
+Exit codes (documented in the README): 0 ok · 1 provider/network error · 2 usage,
+config or input error · 3 a batch finished with some files failed · 70 internal
+error · 130 interrupted · 141 stdout closed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Callable, Iterator, Mapping
 
 EXIT_OK = 0
@@ -22,16 +47,22 @@ EXIT_USAGE = 2
 EXIT_PARTIAL = 3
 EXIT_INTERNAL = 70  # a bug in llmcli (EX_SOFTWARE)
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # SIGTERM, as a shell reports 128 + 15
 EXIT_BROKEN_PIPE = 141
+
+MASK = "********"
 
 
 class LlmcliError(Exception):
-    """Base of every error llmcli reports; ``str(err)`` is the user message."""
+    """Base of every error llmcli reports; ``str(err)`` is the user message, secrets masked."""
 
     exit_code = EXIT_PROVIDER
 
+    def __str__(self) -> str:
+        return scrub(super().__str__())
 
-# Usage errors: the user can fix them by changing the command, a file or the config.
+
+# -- usage errors: the user can fix them by changing the command, a file or the config ---------------
 
 
 class UsageError(LlmcliError):
@@ -48,7 +79,7 @@ class InputError(UsageError):
     """An input file or stdin cannot be used as text."""
 
 
-# Provider errors: the request was sent (or tried) and the provider side failed.
+# -- provider errors: the request was sent (or tried) and the provider side failed -------------------
 
 
 class ProviderError(LlmcliError):
@@ -83,12 +114,17 @@ class ProviderError(LlmcliError):
         else:
             head = ""
         status = f"HTTP {self.status} " if self.status else ""
-        text = f"{head}{self.kind}: {status}{_one_line(self.message)}".rstrip()
+        text = f"{head}{self.kind}: {status}{one_line(self.message)}".rstrip()
         if self.retry_after:
             text += f" (retry after {self.retry_after:g} s)"
         if self.hint:
             text += f" — {self.hint}"
-        return text
+        return scrub(text)
+
+    def short(self) -> str:
+        """The error without its profile and hint: for a retry line under a spinner or progress bar."""
+        what = f"HTTP {self.status} {self.message}" if self.status else self.message
+        return scrub(f"{self.kind}: {one_line(what)[:120]}")
 
 
 class AuthError(ProviderError):
@@ -127,7 +163,7 @@ class ServerError(ProviderError):
     hint = "the provider failed; try again later"
 
 
-class TimeoutError(ProviderError):  # noqa: A001 - deliberately our own name
+class ProviderTimeout(ProviderError):
     """No response (or no next chunk) within the profile's timeout."""
 
     kind = "timed out"
@@ -135,7 +171,7 @@ class TimeoutError(ProviderError):  # noqa: A001 - deliberately our own name
     hint = "raise --timeout or the profile's 'timeout'"
 
 
-class ConnectionError(ProviderError):  # noqa: A001
+class ConnectError(ProviderError):
     """The server could not be reached at all."""
 
     kind = "connection failed"
@@ -149,23 +185,56 @@ class StreamError(ProviderError):
     kind = "error in stream"
 
 
+class BadResponse(ProviderError):
+    """The server answered, but not in its API's format (an HTML page, invalid JSON, not UTF-8)."""
+
+    kind = "unexpected response"
+    hint = "check the profile's base_url"
+
+
 class UnsupportedError(ProviderError):
     """The provider's API has no such feature (e.g. no model list endpoint)."""
 
     kind = "not supported"
 
 
-# Batch, interruption and a vanished reader.
+class AnswerError(ProviderError):
+    """The stream ended, but what came is not an answer that may replace a text."""
+
+    kind = "unusable answer"
 
 
-class PartialFailure(LlmcliError):
-    """A batch finished but some items failed."""
+class IncompleteAnswer(AnswerError):
+    """The stream stopped before the provider said the answer was finished (a cut connection, a proxy)."""
 
-    exit_code = EXIT_PARTIAL
+    kind = "incomplete answer"
+    retryable = True
+
+
+class TruncatedAnswer(AnswerError):
+    """The answer was cut at the token limit."""
+
+    kind = "answer cut at the token limit"
+    hint = "raise --max-tokens"
+
+
+class FilteredAnswer(AnswerError):
+    """The provider stopped the answer for its content policy."""
+
+    kind = "answer stopped by the provider's content filter"
+
+
+class EmptyAnswer(AnswerError):
+    """The model returned no text."""
+
+    kind = "empty answer"
+
+
+# -- interruption and a vanished reader ------------------------------------------------------------
 
 
 class Interrupted(LlmcliError):
-    """Ctrl-C."""
+    """Ctrl-C (or SIGTERM, whose exit code is 143)."""
 
     exit_code = EXIT_INTERRUPTED
 
@@ -174,6 +243,17 @@ class StdoutClosed(LlmcliError):
     """The reader of stdout went away (``| head -1``): stop quietly, nothing to report."""
 
     exit_code = EXIT_BROKEN_PIPE
+
+
+def exit_code(exc: BaseException) -> int:
+    """The process exit code for an exception that ended a command."""
+    if isinstance(exc, LlmcliError):
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, BrokenPipeError):
+        return EXIT_BROKEN_PIPE
+    return EXIT_INTERNAL
 
 
 def error_for_status(status: int | None) -> type[ProviderError]:
@@ -185,7 +265,7 @@ def error_for_status(status: int | None) -> type[ProviderError]:
     if status == 404:
         return NotFoundError
     if status == 408:
-        return TimeoutError
+        return ProviderTimeout
     if status is not None and status >= 500:
         return ServerError
     if status is not None and 400 <= status < 500:
@@ -200,8 +280,8 @@ def parse_retry_after(value: str | None) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
-        from email.utils import parsedate_to_datetime
         import datetime as _dt
+        from email.utils import parsedate_to_datetime
 
         try:
             when = parsedate_to_datetime(value)
@@ -235,5 +315,35 @@ def map_exceptions(mapping: Mapping[type[BaseException], Translator]) -> Iterato
         raise
 
 
-def _one_line(text: str) -> str:
+# -- secrets ----------------------------------------------------------------------------------------
+
+_SECRETS: set[str] = set()
+_SECRETS_LOCK = threading.Lock()
+
+
+def remember_secret(value: str | None) -> None:
+    """Mask ``value`` (a key, a header value) wherever an error text could repeat it.
+
+    Its lines are remembered one by one too: a key pasted with a line break is
+    quoted line by line in an HTTP stack's own messages.
+    """
+    if not value:
+        return
+    pieces = {value, value.strip(), *(line.strip() for line in value.splitlines())}
+    with _SECRETS_LOCK:
+        _SECRETS.update(p for p in pieces if len(p) >= 4)
+
+
+def scrub(text: str) -> str:
+    """``text`` with every remembered secret replaced by a mask (longest first, so none leaks in part)."""
+    if not _SECRETS or not text:
+        return text
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def one_line(text: str) -> str:
+    """Runs of whitespace (line breaks included) folded into one space."""
     return " ".join(str(text).split())

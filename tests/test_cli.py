@@ -60,7 +60,7 @@ def test_json_output(cli, fake_profile):
     assert data["text"] == "Hello from fake server!"
     assert data["profile"] == "fake" and data["provider"] == "openai-compatible"
     assert data["model"] == "fake-model"
-    assert data["usage"] == {"input_tokens": 5, "output_tokens": 4, "total_tokens": 9}
+    assert data["usage"] == {"input_tokens": 5, "output_tokens": 4, "total_tokens": 9, "reasoning_tokens": None}
     assert isinstance(data["seconds"], float) and data["seconds"] >= 0
     assert result.stdout.count("\n") == 1  # one object, one line
 
@@ -68,7 +68,7 @@ def test_json_output(cli, fake_profile):
 def test_json_when_server_omits_usage(cli, fake_profile):
     fake_profile.enqueue(stream_reply(usage=False))
     data = json.loads(cli("--json", "hi").stdout)
-    assert data["usage"] == {"input_tokens": None, "output_tokens": None, "total_tokens": None}
+    assert data["usage"] == {"input_tokens": None, "output_tokens": None, "total_tokens": None, "reasoning_tokens": None}
 
 
 def test_output_file_is_written_and_stdout_stays_empty(cli, fake_profile, tmp_path):

@@ -24,7 +24,7 @@ def test_provider_error_message_is_one_line_with_context():
 
 @pytest.mark.parametrize(
     "status, cls",
-    [(401, E.AuthError), (403, E.AuthError), (404, E.NotFoundError), (408, E.TimeoutError), (400, E.BadRequestError),
+    [(401, E.AuthError), (403, E.AuthError), (404, E.NotFoundError), (408, E.ProviderTimeout), (400, E.BadRequestError),
      (422, E.BadRequestError), (429, E.RateLimitError), (500, E.ServerError), (529, E.ServerError), (None, E.ProviderError)],
 )
 def test_error_for_status(status, cls):

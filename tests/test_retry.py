@@ -33,8 +33,8 @@ def test_retries_retryable_errors_then_succeeds():
 
 
 def test_gives_up_after_retries():
-    open_stream, calls = scripted(E.TimeoutError("a"), E.TimeoutError("b"))
-    with pytest.raises(E.TimeoutError, match="b"):
+    open_stream, calls = scripted(E.ProviderTimeout("a"), E.ProviderTimeout("b"))
+    with pytest.raises(E.ProviderTimeout, match="b"):
         list(stream_with_retries(open_stream, 1, sleep=lambda s: None))
     assert len(calls) == 2
 

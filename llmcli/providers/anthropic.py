@@ -19,7 +19,7 @@ import warnings
 from typing import Any, Iterator
 
 from .. import errors as E
-from .base import Done, Event, Request, TextDelta, Usage
+from .base import Done, Event, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend
 
 # The Messages API refuses a request without max_tokens.  When neither the
@@ -27,6 +27,9 @@ from .common import SDKBackend
 # rewrite of a few pages, and accepted by every current Claude model (the
 # smallest output cap among them is 8192).
 DEFAULT_MAX_TOKENS = 4096
+# stop_reason values that mean the answer is not whole (end_turn, stop_sequence... are complete).
+_TRUNCATED = ("max_tokens", "model_context_window_exceeded")
+_FILTERED = ("refusal",)
 
 
 class Backend(SDKBackend):
@@ -120,7 +123,7 @@ class Backend(SDKBackend):
         if input_tokens is not None or output_tokens is not None:
             total = input_tokens + output_tokens if input_tokens is not None and output_tokens is not None else None
             yield Usage(input_tokens, output_tokens, total)
-        yield Done(finish, model)
+        yield Done(finish, model, ending_of(finish, truncated=_TRUNCATED, filtered=_FILTERED))
 
     def _params(self, request: Request) -> dict[str, Any]:
         params: dict[str, Any] = {

@@ -10,7 +10,7 @@ SDK's stream into :data:`Event` values, and maps the SDK's exceptions into
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, Protocol, Union
+from typing import Collection, Iterator, Protocol, Union
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class Request:
     system: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
+    reasoning: str | None = None  # off | low | medium | high | max; None: the model's default
 
 
 @dataclass(frozen=True)
@@ -52,20 +53,30 @@ class Endpoint:
     timeout: float = 60.0
 
 
-# Events a backend yields, in this order: any number of TextDelta, then at most
-# one Usage, then exactly one Done.
+# Events a backend yields, in this order: any number of TextDelta and ReasoningDelta,
+# then at most one Usage, then exactly one Done.
 
 
 @dataclass(frozen=True)
 class TextDelta:
+    """A piece of the answer."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    """A piece of the model's thinking, never part of the answer (shown only on request, on stderr)."""
+
     text: str
 
 
 @dataclass(frozen=True)
 class Usage:
     input_tokens: int | None = None
-    output_tokens: int | None = None
+    output_tokens: int | None = None  # reasoning tokens included, as every provider bills them
     total_tokens: int | None = None
+    reasoning_tokens: int | None = None  # None where the provider reports no figure
 
     def as_dict(self) -> dict[str, int | None]:
         total = self.total_tokens
@@ -75,16 +86,46 @@ class Usage:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "total_tokens": total,
+            "reasoning_tokens": self.reasoning_tokens,
         }
+
+
+# How a stream ended, in one vocabulary for every provider (each backend maps its own finish
+# reasons with ending_of), so no caller compares provider-specific strings.
+COMPLETE = "complete"  # the provider said the answer is finished
+TRUNCATED = "truncated"  # cut at the token limit
+FILTERED = "filtered"  # stopped by the provider's content filter
+INCOMPLETE = "incomplete"  # the stream ended without the provider saying the answer was finished
+
+
+def ending_of(
+    reason: str | None,
+    *,
+    truncated: Collection[str] = ("length",),
+    filtered: Collection[str] = ("content_filter",),
+    failed: Collection[str] = (),
+) -> str:
+    """The ending a provider's finish reason means (compared case-insensitively); None: incomplete."""
+    if not reason:
+        return INCOMPLETE
+    reason = reason.lower()
+    if reason in truncated:
+        return TRUNCATED
+    if reason in filtered:
+        return FILTERED
+    if reason in failed:
+        return INCOMPLETE
+    return COMPLETE
 
 
 @dataclass(frozen=True)
 class Done:
-    finish_reason: str | None = None
+    finish_reason: str | None = None  # the provider's own word, as it sent it (for --json)
     model: str | None = None  # the model the server says answered, when it says
+    ending: str = INCOMPLETE  # COMPLETE | TRUNCATED | FILTERED | INCOMPLETE
 
 
-Event = Union[TextDelta, Usage, Done]
+Event = Union[TextDelta, ReasoningDelta, Usage, Done]
 
 
 class Backend(Protocol):

@@ -104,13 +104,13 @@ class Errors:
             raise self.make(E.AuthError, f"no API key ({hint}the profile's api_key_env / api_key_cmd)")
 
     def timeout(self, _exc: BaseException | None = None) -> E.ProviderError:
-        return self.make(E.TimeoutError, f"no answer within {self.endpoint.timeout:g} s")
+        return self.make(E.ProviderTimeout, f"no answer within {self.endpoint.timeout:g} s")
 
     def connection(self, exc: BaseException | None = None) -> E.ProviderError:
         where = self.endpoint.base_url or "the server"
         detail = _short(exc)
         message = f"cannot reach {where}" + (f" ({detail})" if detail else "")
-        err = self.make(E.ConnectionError, message)
+        err = self.make(E.ConnectError, message)
         if detail == "connection refused":
             err.retryable = False  # nothing listens there: retrying only delays the message
         if self.endpoint.kind == "lmstudio":
@@ -118,7 +118,7 @@ class Errors:
         return err
 
     def cut(self, exc: BaseException | None = None) -> E.ProviderError:
-        return self.make(E.StreamError, "the connection closed in the middle of the answer")
+        return self.make(E.IncompleteAnswer, "the connection closed in the middle of the answer")
 
     def stainless_mapping(self, sdk: Any, base: type[BaseException]) -> dict[type[BaseException], Any]:
         """The table for the Stainless-generated SDKs (openai, anthropic): same class names in each."""
@@ -155,7 +155,7 @@ class Errors:
         return self.connection(exc)
 
     def bad_json(self, exc: BaseException) -> E.ProviderError:
-        return self.make(E.ProviderError, f"the server sent a response that is not valid JSON ({_short(exc)})")
+        return self.make(E.BadResponse, f"the server sent a response that is not valid JSON ({_short(exc)})")
 
     def transport_mapping(self) -> dict[type[BaseException], Callable[[BaseException], E.ProviderError]]:
         """Raw HTTP-stack exceptions -> our errors, for the stacks already imported."""

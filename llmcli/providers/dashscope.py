@@ -33,7 +33,7 @@ from typing import Any, Iterator
 
 from .. import errors as E
 from . import KINDS
-from .base import Done, Event, Request, TextDelta, Usage
+from .base import Done, Event, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend, chat_messages, header_retry_after, quiet_logger
 
 MODELS_URL = "https://help.aliyun.com/zh/model-studio/models"
@@ -111,7 +111,7 @@ class Backend(SDKBackend):
         if usage:
             yield Usage(_int(usage.get("input_tokens")), _int(usage.get("output_tokens")),
                         _int(usage.get("total_tokens")))
-        yield Done(finish, model)
+        yield Done(finish, model, ending_of(finish))
 
     def _params(self, request: Request, model: str | None) -> dict[str, Any]:
         e = self.endpoint

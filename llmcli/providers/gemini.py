@@ -25,12 +25,15 @@ import re
 from typing import Any, Iterator
 
 from .. import errors as E
-from .base import Done, Event, Request, TextDelta, Usage
+from .base import Done, Event, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend, header_retry_after, provider_message, quiet_logger
 
 # Pinned rather than left to the SDK, which lets GOOGLE_GENAI_API_VERSION change it.
 API_VERSION = "v1"
 _LOGGER = "google_genai"  # parent of every logger the SDK creates
+# finishReason values (compared lower-cased) that mean the answer is not whole; STOP is complete.
+_TRUNCATED = ("max_tokens",)
+_FILTERED = ("safety", "recitation", "blocklist", "prohibited_content", "spii", "image_safety", "language")
 
 
 class Backend(SDKBackend):
@@ -155,7 +158,7 @@ class Backend(SDKBackend):
                 # Thinking tokens are billed as output and counted in the total.
                 output = (output or 0) + thoughts
             yield Usage(usage.prompt_token_count, output, usage.total_token_count)
-        yield Done(finish, model)
+        yield Done(finish, model, ending_of(finish, truncated=_TRUNCATED, filtered=_FILTERED))
 
     def list_models(self) -> list[str]:
         with E.map_exceptions(self.mapping()):

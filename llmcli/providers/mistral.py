@@ -25,7 +25,7 @@ from typing import Any, Iterator
 
 from .. import errors as E
 from . import KINDS
-from .base import Done, Event, Request, TextDelta, Usage
+from .base import Done, Event, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend, chat_messages, header_retry_after, provider_message, quiet_logger
 
 
@@ -116,7 +116,7 @@ class Backend(SDKBackend):
                             finish = str(choice.finish_reason)
         if usage is not None:
             yield Usage(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
-        yield Done(finish, model)
+        yield Done(finish, model, ending_of(finish, truncated=("length", "model_length"), failed=("error",)))
 
     def _params(self, request: Request) -> dict[str, Any]:
         params: dict[str, Any] = {

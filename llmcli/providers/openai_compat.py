@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from .. import errors as E
-from .base import Done, Event, Request, TextDelta, Usage
+from .base import Done, Event, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend, chat_messages
 
 # Servers that take OpenAI's newer name for the output cap.  Reasoning models
@@ -75,7 +75,7 @@ class Backend(SDKBackend):
                             finish = choice.finish_reason
         if usage is not None:
             yield Usage(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
-        yield Done(finish, model)
+        yield Done(finish, model, ending_of(finish))
 
     def _params(self, request: Request, openai: Any) -> dict[str, Any]:
         params: dict[str, Any] = {

@@ -120,7 +120,8 @@ class Native:
         out = json.loads(result.stdout)
         assert out["text"] == self.text
         assert (out["profile"], out["provider"], out["model"]) == (self.profile, self.kind, model)
-        assert out["usage"] == dict(zip(("input_tokens", "output_tokens", "total_tokens"), usage))
+        assert out["usage"] == {**dict(zip(("input_tokens", "output_tokens", "total_tokens"), usage)),
+                                "reasoning_tokens": None}
         assert isinstance(out["seconds"], (int, float))
 
     def assert_cli_error(self, srv, cli, config_file, reply, *needles: str) -> None:

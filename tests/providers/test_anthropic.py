@@ -44,7 +44,7 @@ def test_request_wire_and_streamed_events(srv):
 
     assert [e.text for e in events if isinstance(e, TextDelta)] == A.DEFAULT_DELTAS
     # Order: all text, then one Usage, then one Done.
-    assert events[-2:] == [Usage(5, 4, 9), Done("end_turn", "claude-fake")]
+    assert events[-2:] == [Usage(5, 4, 9), Done("end_turn", "claude-fake", "complete")]
     assert all(isinstance(e, TextDelta) for e in events[:-2])
 
 
@@ -76,7 +76,7 @@ def test_output_tokens_come_from_the_last_message_delta(srv):
     events = list(P.backend(srv.url).stream(P.request))
     assert [e.text for e in events if isinstance(e, TextDelta)] == ["a", "b"]
     assert Usage(11, 7, 18) in events
-    assert events[-1] == Done("max_tokens", "claude-fake")
+    assert events[-1] == Done("max_tokens", "claude-fake", "truncated")
 
 
 def test_environment_cannot_redirect_or_rekey_the_call(srv, monkeypatch):
@@ -187,7 +187,7 @@ def test_cli_builtin_profile_with_its_key_variable(srv, cli, config_file, monkey
         (A.error_reply(503, "unavailable now"), ["HTTP 503", "unavailable now"]),
         (A.error_reply(529, "Overloaded"), ["HTTP 529", "Overloaded"]),
         (A.stream_reply(["Hel"], tail=sse([A.stream_error_event("Overloaded")])), ["error in stream", "Overloaded"]),
-        (A.stream_reply(["Hel"], tail=[Cut()]), ["error in stream", "closed in the middle"]),
+        (A.stream_reply(["Hel"], tail=[Cut()]), ["incomplete answer", "closed in the middle"]),
     ],
     ids=["401", "429", "500", "503", "529", "in-stream", "cut"],
 )

@@ -49,7 +49,7 @@ def test_request_wire_and_streamed_events(srv):
 
     assert [e.text for e in events if isinstance(e, TextDelta)] == D.DEFAULT_DELTAS
     # output_tokens is cumulative on every event: the last one wins.
-    assert events[-2:] == [Usage(6, 4, 10), Done("stop", "qwen-test")]
+    assert events[-2:] == [Usage(6, 4, 10), Done("stop", "qwen-test", "complete")]
     assert all(isinstance(e, TextDelta) for e in events[:-2])
 
 
@@ -89,7 +89,7 @@ def test_environment_globals_and_key_file_cannot_redirect_or_rekey_the_call(srv,
     (isolated_env / ".dashscope").mkdir()
     (isolated_env / ".dashscope" / "api_key").write_text("file-key")
     events = list(P.backend(srv.url).stream(P.request))
-    assert events[-1] == Done("stop", "qwen-test")
+    assert events[-1] == Done("stop", "qwen-test", "complete")
     assert srv.last.headers["authorization"] == "Bearer k"
     assert dashscope.base_http_api_url.startswith("http://127.0.0.1")  # not rewritten by the backend
 
@@ -218,7 +218,7 @@ def test_cli_json(srv, cli, config_file):
         (D.error_reply(503, "ServiceUnavailable", "busy now"), ["HTTP 503", "busy now"]),
         (D.stream_reply(["你"], tail=[D.stream_error_event(429, "Throttling", "mid")]),
          ["error in stream", "HTTP 429", "Throttling: mid"]),
-        (D.stream_reply(["你"], tail=[Cut()]), ["error in stream", "closed in the middle"]),
+        (D.stream_reply(["你"], tail=[Cut()]), ["incomplete answer", "closed in the middle"]),
     ],
     ids=["401", "429", "500", "503", "in-stream", "cut"],
 )

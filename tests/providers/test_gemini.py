@@ -43,7 +43,7 @@ def test_request_wire_and_streamed_events(srv):
     assert "tools" not in body and "toolConfig" not in body
 
     assert [e.text for e in events if isinstance(e, TextDelta)] == G.DEFAULT_DELTAS
-    assert events[-2:] == [Usage(5, 4, 9), Done("stop", "gemini-fake-001")]
+    assert events[-2:] == [Usage(5, 4, 9), Done("stop", "gemini-fake-001", "complete")]
     assert all(isinstance(e, TextDelta) for e in events[:-2])
 
 
@@ -75,7 +75,7 @@ def test_thoughts_are_left_out_of_the_text_but_counted_as_output(srv):
     events = list(P.backend(srv.url).stream(P.request))
     assert [e.text for e in events if isinstance(e, TextDelta)] == ["Answer", "!"]
     assert Usage(5, 7, 12) in events
-    assert events[-1] == Done("max_tokens", "gemini-fake-001")
+    assert events[-1] == Done("max_tokens", "gemini-fake-001", "truncated")
 
 
 def test_blocked_prompt_is_an_error_not_an_empty_answer(srv):
@@ -224,7 +224,7 @@ def test_cli_builtin_profile_with_its_key_variable(srv, cli, config_file, monkey
         (G.error_reply(500, "internal oops"), ["server error", "HTTP 500", "internal oops"]),
         (G.error_reply(503, "overloaded now"), ["HTTP 503", "overloaded now"]),
         (G.stream_reply(["Hel"], tail=sse([G.stream_error_event("boom inside")])), ["error in stream", "boom inside"]),
-        (G.stream_reply(["Hel"], tail=[Cut()]), ["error in stream", "closed in the middle"]),
+        (G.stream_reply(["Hel"], tail=[Cut()]), ["incomplete answer", "closed in the middle"]),
     ],
     ids=["401", "429", "500", "503", "in-stream", "cut"],
 )

@@ -44,7 +44,7 @@ def test_request_wire_and_streamed_events(srv):
 
     # The role-only opening chunk (content "") yields no TextDelta.
     assert [e.text for e in events if isinstance(e, TextDelta)] == M.DEFAULT_DELTAS
-    assert events[-2:] == [Usage(7, 4, 11), Done("stop", M.MODEL)]
+    assert events[-2:] == [Usage(7, 4, 11), Done("stop", M.MODEL, "complete")]
     assert all(isinstance(e, TextDelta) for e in events[:-2])
 
 
@@ -84,7 +84,7 @@ def test_deprecated_model_header_does_not_break_the_stream(srv, capfd):
     srv.enqueue(M.stream_reply(headers={"x-model-deprecation-timestamp": "2026-12-31T00:00:00Z"}))
     events = list(P.backend(srv.url).stream(P.request))
     assert [e.text for e in events if isinstance(e, TextDelta)] == M.DEFAULT_DELTAS
-    assert events[-1] == Done("stop", M.MODEL)
+    assert events[-1] == Done("stop", M.MODEL, "complete")
     assert capfd.readouterr().err == ""
 
 
@@ -201,7 +201,7 @@ def test_cli_json(srv, cli, config_file):
         (M.error_reply(503, "unavailable now"), ["HTTP 503", "unavailable now"]),
         (M.stream_reply(["Bon"], tail=sse([M.stream_error_event("overloaded mid-answer")])),
          ["error in stream", "overloaded mid-answer"]),
-        (M.stream_reply(["Bon"], tail=[Cut()]), ["error in stream", "closed in the middle"]),
+        (M.stream_reply(["Bon"], tail=[Cut()]), ["incomplete answer", "closed in the middle"]),
     ],
     ids=["401", "429", "500", "503", "in-stream", "cut"],
 )

@@ -72,7 +72,7 @@ def test_timeout_before_the_response(native, srv, stall):
     started = time.monotonic()
     err, seen = native.failing(srv.url, timeout=0.5)
     assert time.monotonic() - started < 1.5
-    assert type(err) is E.TimeoutError
+    assert type(err) is E.ProviderTimeout
     assert "no answer within 0.5 s" in str(err) and "profile 'p'" in str(err)
     assert seen == []
     assert len(srv.requests) == 1  # no retry by the SDK
@@ -86,7 +86,7 @@ def test_stall_in_the_middle_of_the_stream_times_out(native, srv):
     started = time.monotonic()
     err, seen = native.failing(srv.url, timeout=0.5)
     assert time.monotonic() - started < 1.5
-    assert type(err) is E.TimeoutError
+    assert type(err) is E.ProviderTimeout
     assert "no answer within 0.5 s" in str(err) and "profile 'p'" in str(err)
     assert seen == deltas
     assert len(srv.requests) == 1
@@ -95,7 +95,7 @@ def test_stall_in_the_middle_of_the_stream_times_out(native, srv):
 def test_connection_refused(native):
     url = closed_port_url()
     err, _ = native.failing(url)
-    assert type(err) is E.ConnectionError
+    assert type(err) is E.ConnectError
     assert err.status is None
     assert "profile 'p'" in str(err) and url in str(err) and "refused" in str(err)
 
@@ -104,7 +104,7 @@ def test_connection_cut_mid_stream(native, srv):
     deltas = native.fake.DEFAULT_DELTAS[:2]
     srv.enqueue(native.fake.stream_reply(deltas, tail=[Cut()]))
     err, seen = native.failing(srv.url)
-    assert type(err) is E.StreamError
+    assert type(err) is E.IncompleteAnswer
     assert "closed in the middle" in str(err) and "profile 'p'" in str(err)
     assert seen == deltas
 
