@@ -233,7 +233,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         _report("interrupted")
         return E.EXIT_INTERRUPTED
     except (E.StdoutClosed, BrokenPipeError):
-        from .render import silence_stdout
+        from .terminal import silence_stdout
 
         silence_stdout()
         return E.EXIT_BROKEN_PIPE
@@ -264,7 +264,7 @@ def entry() -> None:
     try:
         sys.stdout.flush()
     except (BrokenPipeError, OSError, ValueError):
-        from .render import silence_stdout
+        from .terminal import silence_stdout
 
         silence_stdout()
         code = code or 141

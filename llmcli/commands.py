@@ -13,7 +13,7 @@ from . import config as C
 from . import status
 from .errors import ConfigError, UsageError
 from .render import write_stdout
-from .spinner import stderr_is_terminal
+from .terminal import stderr_is_terminal, stdout_is_terminal
 
 
 # -- the default command --------------------------------------------------------
@@ -73,7 +73,7 @@ def run_once(
         _check_output_path(output)
     endpoint = endpoint_for(profile, timeout=timeout, config_path=config.path)
     # In a pipe, --diff prints the diff instead of the answer; on a terminal, after it.
-    silent = as_json or bool(output) or (diff and not render.stdout_is_terminal())
+    silent = as_json or bool(output) or (diff and not stdout_is_terminal())
     mode = render.choose_mode(raw=raw, markdown=markdown, silent=silent)
     writer = render.make_writer(mode)
     if clean and source:
@@ -86,7 +86,7 @@ def run_once(
         from .spinner import Spinner, SpinningWriter
 
         spinner = Spinner(f"waiting for {KINDS[profile.provider].label} ({profile.name})").start()
-        on_terminal = mode != render.SILENT and render.stdout_is_terminal()
+        on_terminal = mode != render.SILENT and stdout_is_terminal()
         writer = SpinningWriter(writer, spinner, answer_on_terminal=on_terminal)
 
     def on_retry(err, wait: float, attempt: int) -> None:
@@ -171,7 +171,7 @@ def _show_diff(document, answer: str) -> None:
     before = document.text
     after = answer if answer.endswith("\n") or not before.endswith("\n") else answer + "\n"
     label = {"<stdin>": "stdin", "<text>": "text"}.get(document.label, document.label)
-    terminal = render.stdout_is_terminal()
+    terminal = stdout_is_terminal()
     if terminal:
         sys.stdout.write("\n")  # a blank line between the rendered answer and its diff
     changed = write_diff(before, after, stream=sys.stdout, terminal=terminal, from_label=label, to_label=label)

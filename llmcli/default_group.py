@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from typer.core import TyperGroup
 
-from .status import isatty
+from .terminal import stdin_is_terminal
 
 DEFAULT_COMMAND = "run"
 
@@ -72,7 +72,7 @@ class DefaultCommandGroup(TyperGroup):
             sys.stdout.write(f"llmcli {__version__}\n")
             raise typer.Exit()
         if first is None:
-            if not (sys.stdin is None or isatty(sys.stdin)):
+            if not stdin_is_terminal():
                 args.append(DEFAULT_COMMAND)  # `echo text | llmcli`
         elif (first not in self.commands or first == DEFAULT_COMMAND) and first not in (
             "--help", "-h", "--version"

@@ -19,6 +19,7 @@ from typing import Iterable, Iterator
 
 from .errors import StdoutClosed
 from .render import RawWriter
+from .terminal import is_closed_error
 
 # The word view runs SequenceMatcher(autojunk=False) on words, whose cost
 # grows with the product of the lengths; past these sizes (either side) the
@@ -64,7 +65,7 @@ def write_diff(
 ) -> bool:
     """Write the diff of before -> after to `stream`; return True if they differ.
 
-    ``terminal`` is the caller's decision (see render.stdout_is_terminal), not
+    ``terminal`` is the caller's decision (see terminal.stdout_is_terminal), not
     re-detected here, so FORCE_COLOR and tests behave like the answer does.
     Equal texts write nothing: silence is the usual "no change" in the shell.
     """
@@ -350,18 +351,9 @@ def _console(stream, width: int | None):
     force_terminal because the caller already decided this is a terminal;
     no_color is left to Rich, which reads NO_COLOR from the environment.
     """
-    from rich.console import Console
+    from .terminal import stdout_console
 
-    console = Console(file=stream, force_terminal=True, width=width, markup=False, emoji=False, highlight=False)
-
-    def on_broken_pipe() -> None:
-        # Rich's own reaction is to point fd 1 at /dev/null and raise SystemExit;
-        # the caller wants StdoutClosed, as from every other writer.
-        console.quiet = True
-        raise StdoutClosed()
-
-    console.on_broken_pipe = on_broken_pipe  # type: ignore[method-assign]
-    return console
+    return stdout_console(stream, width=width, markup=False, emoji=False, highlight=False)
 
 
 def _print(console, texts: list, *, soft_wrap: bool = False) -> None:
@@ -375,13 +367,7 @@ def _print(console, texts: list, *, soft_wrap: bool = False) -> None:
         for text in texts:
             console.print(text, end="" if text.plain.endswith("\n") else "\n", soft_wrap=soft_wrap)
         stream.flush()
-    except BrokenPipeError as exc:
-        raise StdoutClosed() from exc
-    except ValueError as exc:  # "I/O operation on closed file"; any other ValueError is a bug to see
-        if getattr(stream, "closed", False):
-            raise StdoutClosed() from exc
-        raise
-    except OSError as exc:
-        if exc.errno in (32, 22):  # EPIPE, EINVAL on some closed pipes
+    except (OSError, ValueError) as exc:
+        if is_closed_error(exc, stream):
             raise StdoutClosed() from exc
         raise

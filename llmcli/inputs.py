@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import BinaryIO, Sequence
 
 from .errors import InputError
-from .status import isatty
+from .terminal import stdin_is_terminal
 
 STDIN = "-"
 STDIN_LABEL = "<stdin>"
@@ -47,7 +47,7 @@ def gather(words: Sequence[str], files: Sequence[str], stdin: BinaryIO | None = 
     """Collect the instruction and the documents; raise InputError on unusable input."""
     stdin = stdin if stdin is not None else _stdin_buffer()
     if stdin_is_tty is None:
-        stdin_is_tty = sys.stdin is None or isatty(sys.stdin)
+        stdin_is_tty = stdin_is_terminal()
     instruction = " ".join(w for w in words if w != STDIN).strip()
     documents: list[Document] = []
     stdin_used = False

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
+from .markdown_parser import block_parser
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console, ConsoleOptions
@@ -41,15 +41,6 @@ SENTINEL = "x\n\n"
 BACKOFF_CHARS = 8192
 
 _TOP_LEVEL_REFERENCE = re.compile(r" {0,3}\[")
-
-
-def block_parser() -> MarkdownIt:
-    """Rich's own parser configuration (so blocks are the blocks Rich will see), minus inline parsing.
-
-    Inline content never changes where a block starts or ends, and skipping it
-    makes a parse several times faster.
-    """
-    return MarkdownIt().enable("strikethrough").enable("table").disable("inline")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ blocks are printed as they are finished, with no cursor movement at all.
 
 from __future__ import annotations
 
-import errno
 import os
 import threading
 import time
@@ -35,11 +34,9 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.live import Live
 from rich.segment import Segment, Segments
 
-from .markdown_blocks import BlockSplitter, Chunk, render_chunk
 from .errors import StdoutClosed
-
-#: errno values that mean the reader of stdout went away (EIO: the terminal was hung up).
-_CLOSED_ERRNOS = (errno.EPIPE, errno.EINVAL, errno.EIO)
+from .markdown_blocks import BlockSplitter, Chunk, render_chunk
+from .terminal import is_closed_error, stdout_console
 
 
 class _TailView:
@@ -67,8 +64,8 @@ class LiveMarkdownWriter:
     print, block by block; on a real interactive terminal the block being
     written is previewed live below the finished ones.
 
-    ``console``: defaults to a ``Console()`` on stdout, which applies
-    ``NO_COLOR``/``FORCE_COLOR``/``TTY_*`` itself.  ``live``: ``None`` decides
+    ``console``: defaults to :func:`llmcli.terminal.stdout_console` (the
+    caller has decided stdout is a terminal; Rich applies ``NO_COLOR``).  ``live``: ``None`` decides
     automatically -- a console we create gets a ``Live`` only if it is
     interactive *and* stdout really is a tty (``FORCE_COLOR=1`` with stdout
     redirected would otherwise write cursor movements into a file); a console
@@ -80,7 +77,7 @@ class LiveMarkdownWriter:
         if not refresh_per_second > 0:
             raise ValueError("refresh_per_second must be > 0")
         own_console = console is None
-        self.console = Console() if console is None else console
+        self.console = stdout_console() if console is None else console
         self._interval = 1.0 / refresh_per_second
         self._refresh_per_second = refresh_per_second
         self._blocks = BlockSplitter()
@@ -371,13 +368,7 @@ def _in_background(fd: int) -> bool:
 
 
 def _is_closed_error(exc: BaseException, console: Console) -> bool:
-    if isinstance(exc, BrokenPipeError):
-        return True
-    if isinstance(exc, OSError):
-        return exc.errno in _CLOSED_ERRNOS
-    if isinstance(exc, ValueError):  # "I/O operation on closed file"
-        return bool(getattr(console.file, "closed", False))
-    return False
+    return isinstance(exc, (OSError, ValueError)) and is_closed_error(exc, console.file)
 
 
 def _strip_padding(line: list[Segment]) -> list[Segment]:

@@ -8,12 +8,11 @@ Rich is imported only by the terminal writers, so a pipe never pays for it.
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Protocol
 
-from .errors import StdoutClosed  # noqa: F401  (re-exported: writers raise it)
-from .status import isatty
+from .errors import StdoutClosed
+from .terminal import is_closed_error, stdout_is_terminal
 
 RAW, MARKDOWN, PLAIN, SILENT = "raw", "markdown", "plain", "silent"
 
@@ -24,17 +23,6 @@ class Writer(Protocol):
     def finish(self) -> None: ...
 
     def abort(self) -> None: ...
-
-
-def stdout_is_terminal() -> bool:
-    """Rich's rule: TTY_COMPATIBLE, then FORCE_COLOR (non-empty: a terminal; set but empty: not), then isatty()."""
-    compatible = os.environ.get("TTY_COMPATIBLE")
-    if compatible in ("0", "1"):
-        return compatible == "1"
-    force = os.environ.get("FORCE_COLOR")
-    if force is not None:
-        return bool(force)
-    return isatty(sys.stdout)
 
 
 def choose_mode(*, raw: bool, markdown: bool, silent: bool) -> str:
@@ -52,7 +40,7 @@ def make_writer(mode: str) -> Writer:
     if mode == RAW:
         return RawWriter()
     if mode == PLAIN:
-        return PlainTerminalWriter()
+        return RawWriter()  # --no-markdown on a terminal: the same plain stream, no Rich at all
     from .markdown_live import LiveMarkdownWriter
 
     return LiveMarkdownWriter()
@@ -91,10 +79,8 @@ class RawWriter:
             else:
                 self.stream.write(text)
                 self.stream.flush()
-        except (BrokenPipeError, ValueError) as exc:
-            raise StdoutClosed() from exc
-        except OSError as exc:
-            if exc.errno in (32, 22):  # EPIPE, EINVAL on some closed pipes
+        except (OSError, ValueError) as exc:
+            if is_closed_error(exc, self.stream):
                 raise StdoutClosed() from exc
             raise
 
@@ -116,16 +102,3 @@ def write_stdout(text: str) -> None:
     writer.feed(text)
     writer.finish()
 
-
-class PlainTerminalWriter(RawWriter):
-    """--no-markdown on a terminal: the same plain stream (no Rich at all)."""
-
-
-def silence_stdout() -> None:
-    """After the reader of stdout left: point fd 1 at /dev/null so the interpreter's final flush is quiet."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass

@@ -13,12 +13,10 @@ stops at the first word; while it goes to a pipe or a file (``| pbcopy``,
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
 
-from .status import isatty
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -105,7 +103,3 @@ class SpinningWriter:
     def abort(self) -> None:
         self.spinner.stop()
         self.inner.abort()
-
-
-def stderr_is_terminal() -> bool:
-    return os.environ.get("TERM") != "dumb" and isatty(sys.stderr)

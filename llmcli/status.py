@@ -6,30 +6,24 @@ run goes through here.  Kept free of Rich so that error paths stay cheap.
 
 from __future__ import annotations
 
-import os
 import sys
+
+from .errors import scrub
+from .terminal import stderr_colour
 
 PREFIX = "llmcli"
 
 
-def isatty(stream) -> bool:
-    """Whether a stream is a terminal; False for None, a closed stream or a stand-in without isatty()."""
-    try:
-        return stream is not None and stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 def _write(line: str) -> None:
     try:
-        sys.stderr.write(line + "\n")
+        sys.stderr.write(scrub(line) + "\n")
         sys.stderr.flush()
     except (OSError, ValueError):
         pass  # stderr closed: nowhere left to report
 
 
 def _styled(code: str, text: str) -> str:
-    if os.environ.get("NO_COLOR") or not (os.environ.get("FORCE_COLOR") or isatty(sys.stderr)):
+    if not stderr_colour():
         return text
     return f"\x1b[{code}m{text}\x1b[0m"
 

@@ -55,8 +55,13 @@ def test_raw_writer_closed_pipe_raises_stdout_closed():
         ({}, True, {"raw": True}, render.RAW),
         ({}, True, {"markdown": False}, render.PLAIN),
         ({}, True, {"silent": True}, render.SILENT),
-        ({"FORCE_COLOR": "1"}, False, {}, render.MARKDOWN),
-        ({"FORCE_COLOR": ""}, True, {}, render.RAW),
+        # Colour variables never change what stdout carries: a pipe stays raw, a terminal rendered.
+        ({"FORCE_COLOR": "1"}, False, {}, render.RAW),
+        ({"FORCE_COLOR": ""}, True, {}, render.MARKDOWN),
+        ({"NO_COLOR": "1"}, True, {}, render.MARKDOWN),
+        ({"TERM": "dumb"}, True, {}, render.RAW),
+        ({"TTY_COMPATIBLE": "1"}, False, {}, render.MARKDOWN),
+        ({"TTY_COMPATIBLE": "0"}, True, {}, render.RAW),
     ],
 )
 def test_choose_mode(monkeypatch, env, tty, flags, expected):

@@ -91,7 +91,7 @@ def run_batch(o: BatchOptions) -> int:
     workers = o.jobs or profile.concurrency or DEFAULT_CONCURRENCY
     from .progress import make_display, summary
 
-    from ..render import stdout_is_terminal
+    from ..terminal import stdout_is_terminal
 
     display = make_display(len(jobs), quiet=o.quiet, stdout_busy=o.diff and stdout_is_terminal())
     settings = Settings(

@@ -8,11 +8,11 @@ failures.  stdout is never touched: it belongs to ``--diff`` and ``--dry-run``.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections import Counter
 
 from .. import status
+from ..terminal import stderr_console, stderr_is_terminal
 from .work import Result
 
 LABELS = {"done": "done", "skipped": "skipped", "failed": "FAILED", "interrupted": "interrupted", "diff": "diffed"}
@@ -75,11 +75,10 @@ class RichDisplay(Display):
     """A live bar on a terminal's stderr; file lines only for failures (and retries) above it."""
 
     def start(self) -> None:
-        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, \
             TimeElapsedColumn, TimeRemainingColumn
 
-        self.console = Console(stderr=True)
+        self.console = stderr_console()
         self.progress = Progress(
             SpinnerColumn(), TextColumn("batch"), BarColumn(), MofNCompleteColumn(),
             TextColumn("{task.fields[counts]}"), TextColumn("{task.fields[tokens]} tok"),
@@ -115,7 +114,7 @@ def make_display(total: int, *, quiet: bool, stdout_busy: bool = False) -> Displ
     ``stdout_busy``: diffs are printed to the same terminal as they come; a live bar
     would be left behind between them, so plain lines are used instead.
     """
-    if not quiet and not stdout_busy and status.isatty(sys.stderr):
+    if not quiet and not stdout_busy and stderr_is_terminal():
         return RichDisplay(total)
     return Display(total, quiet=quiet)
 
@@ -142,16 +141,15 @@ def summary(results: list[Result], total: int, seconds: float, *, quiet: bool, i
         ("tokens in / out", f"{tokens_in} / {tokens_out}"),
         ("wall time", f"{seconds:.1f} s"),
     ]
-    if status.isatty(sys.stderr):
-        from rich.console import Console
+    if stderr_is_terminal():
         from rich.table import Table
 
         table = Table(title="llmcli batch" + (" (interrupted)" if interrupted else ""), show_header=False)
         for name, value in rows:
             table.add_row(name, value)
-        Console(stderr=True).print(table)
+        stderr_console().print(table)
     else:
         status.note("summary: " + ", ".join(f"{name} {value}" for name, value in rows))
-    if failed and status.isatty(sys.stderr):
+    if failed and stderr_is_terminal():
         for r in failed:
             status.error(f"{r.job.shown}: {r.reason}")

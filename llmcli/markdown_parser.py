@@ -1,0 +1,26 @@
+"""The one markdown-it configuration llmcli parses Markdown with: Rich's own, block rules only.
+
+Three users need to know where Markdown blocks start and end: the live
+terminal writer (which block is finished), the batch chunker (never cut inside
+a fence or a table) and the Markdown-safe mode (which lines are prose).  They
+must agree with each other and with what Rich renders, so they share this
+parser: CommonMark with tables and strikethrough, as ``rich.markdown``
+configures it, with inline parsing off (inline content never moves a block
+boundary, and skipping it makes a parse several times faster).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from markdown_it import MarkdownIt
+
+
+@lru_cache(maxsize=None)
+def _shared() -> MarkdownIt:
+    return MarkdownIt("commonmark").enable("strikethrough").enable("table").disable("inline")
+
+
+def block_parser() -> MarkdownIt:
+    """The shared block parser (markdown-it's ``parse`` keeps no state between calls, so one serves every thread)."""
+    return _shared()
