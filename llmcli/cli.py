@@ -41,6 +41,11 @@ PROFILE = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile to
 MODEL = typer.Option(None, "--model", "-m", metavar="MODEL", help="Model, overriding the profile's.")
 TEMPERATURE = typer.Option(None, "--temperature", "-t", min=0.0, max=2.0, metavar="T", help="Sampling temperature, 0-2.")
 TIMEOUT = typer.Option(None, "--timeout", min=0.1, metavar="SECONDS", help="Seconds to wait for the server (per read).")
+MAX_TOKENS = typer.Option(None, "--max-tokens", min=1, metavar="N", help="Cap on the answer's tokens.")
+SYSTEM = typer.Option(None, "--system", metavar="TEXT", help="System prompt, overriding the style's and the profile's.")
+RETRIES = typer.Option(None, "--retries", min=0, max=20, metavar="N", help="Retries of 429/5xx/timeouts (default: the profile's retries, else 2).")
+MAX_WAIT = typer.Option(None, "--max-wait", min=0.0, metavar="SECONDS", help="Longest wait before a retry, Retry-After included (default 60).")
+CLEAN = typer.Option(True, "--clean/--no-clean", help="Remove a fence or quotes the model wrapped around the whole answer.")
 VARIABLES = typer.Option(None, "--var", "-V", metavar="NAME=VALUE", help="Set a template variable; repeatable.")
 
 
@@ -53,9 +58,11 @@ def run(
     profile: Optional[str] = PROFILE,
     model: Optional[str] = MODEL,
     temperature: Optional[float] = TEMPERATURE,
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, metavar="N", help="Cap on the answer's tokens."),
-    system: Optional[str] = typer.Option(None, "--system", metavar="TEXT", help="System prompt, overriding the profile's."),
+    max_tokens: Optional[int] = MAX_TOKENS,
+    system: Optional[str] = SYSTEM,
     timeout: Optional[float] = TIMEOUT,
+    retries: Optional[int] = RETRIES,
+    max_wait: Optional[float] = MAX_WAIT,
     files: Optional[List[str]] = typer.Option(None, "--file", "-f", metavar="FILE", help="Read text from FILE ('-' = stdin); repeatable."),
     output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE", help="Write the answer to FILE (atomically) instead of stdout."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (text, profile, provider, model, usage, seconds) at the end."),
@@ -65,18 +72,22 @@ def run(
     style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Rewrite with a style or template (llmcli styles); words are then the text."),
     to: Optional[str] = typer.Option(None, "--to", metavar="LANG", help="Target language (translate; with another style: write the result in LANG)."),
     variables: Optional[List[str]] = VARIABLES,
-    clean: bool = typer.Option(True, "--clean/--no-clean", help="Remove a fence or quotes the model wrapped around the whole answer."),
+    clean: bool = CLEAN,
     diff: bool = typer.Option(False, "--diff", help="Show what changed: coloured on a terminal, a unified diff in a pipe."),
 ) -> None:
     """Send the instruction and text to the model and stream the answer."""
-    from .commands import run_once
+    from .call import CallFlags
+    from .commands import RunOptions, run_once
 
-    run_once(
-        words=words or [], files=files or [], profile_name=profile, model=model, temperature=temperature,
-        max_tokens=max_tokens, system=system, timeout=timeout, output=output, as_json=as_json, raw=raw,
-        markdown=markdown, show_usage=usage, config_path=GLOBALS.config, style_name=style, to=to,
-        variables=variables or [], clean=clean, diff=diff,
+    flags = CallFlags(
+        profile=profile, model=model, temperature=temperature, max_tokens=max_tokens, system=system,
+        timeout=timeout, retries=retries, max_wait=max_wait, style=style, to=to,
+        variables=tuple(variables or ()), config_path=GLOBALS.config,
     )
+    run_once(RunOptions(
+        call=flags, words=words or [], files=files or [], output=output, as_json=as_json, raw=raw,
+        markdown=markdown, show_usage=usage, clean=clean, diff=diff,
+    ))
 
 
 # -- batch ---------------------------------------------------------------------------
@@ -100,16 +111,16 @@ def batch_cmd(
     profile: Optional[str] = PROFILE,
     model: Optional[str] = MODEL,
     temperature: Optional[float] = TEMPERATURE,
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, metavar="N", help="Cap on each answer's tokens."),
-    system: Optional[str] = typer.Option(None, "--system", metavar="TEXT", help="System prompt, overriding the style's."),
+    max_tokens: Optional[int] = MAX_TOKENS,
+    system: Optional[str] = SYSTEM,
     timeout: Optional[float] = TIMEOUT,
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, max=256, metavar="N", help="Files at a time (default: the profile's concurrency, else 4)."),
     rpm: Optional[float] = typer.Option(None, "--rpm", min=0.001, metavar="N", help="At most N requests per minute (default: the profile's rpm)."),
-    retries: Optional[int] = typer.Option(None, "--retries", min=0, max=20, metavar="N", help="Retries of 429/5xx/timeouts per request (default 4)."),
-    max_wait: Optional[float] = typer.Option(None, "--max-wait", min=0.0, metavar="SECONDS", help="Longest wait between retries, Retry-After included (default 60)."),
+    retries: Optional[int] = RETRIES,
+    max_wait: Optional[float] = MAX_WAIT,
     max_input_chars: Optional[int] = typer.Option(None, "--max-input-chars", min=200, metavar="N", help="Send longer files in chunks (default: the profile's, else 24000)."),
     markdown_safe: Optional[bool] = typer.Option(None, "--markdown-safe/--no-markdown-safe", help="Send only prose; keep code, front matter, HTML, link targets (default: on for .md)."),
-    clean: bool = typer.Option(True, "--clean/--no-clean", help="Remove a fence or quotes wrapped around a whole answer."),
+    clean: bool = CLEAN,
     force: bool = typer.Option(False, "--force", help="Redo files already done by an earlier run."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would run, with a token estimate; make no request."),
     diff: bool = typer.Option(False, "--diff", help="Print a unified diff per file instead of writing."),
@@ -118,15 +129,19 @@ def batch_cmd(
 ) -> None:
     """Rewrite many files concurrently, safely and resumably."""
     from .batch.command import BatchOptions, run_batch
+    from .call import CallFlags
 
+    flags = CallFlags(
+        profile=profile, model=model, temperature=temperature, max_tokens=max_tokens, system=system,
+        timeout=timeout, retries=retries, max_wait=max_wait, style=style, to=to,
+        variables=tuple(variables or ()), config_path=GLOBALS.config,
+    )
     code = run_batch(BatchOptions(
-        paths=paths or [], from_file=from_file, include=include or [], exclude=exclude or [], out=out,
-        suffix=suffix, in_place=in_place, backup=not no_backup, backup_dir=backup_dir, style=style, to=to,
-        variables=variables or [], instruction=instruction, profile=profile, model=model,
-        temperature=temperature, max_tokens=max_tokens, system=system, timeout=timeout, jobs=jobs, rpm=rpm,
-        retries=retries, max_wait=max_wait, max_input_chars=max_input_chars, markdown_safe=markdown_safe,
-        clean=clean, force=force, dry_run=dry_run, diff=diff, report=report, quiet=quiet,
-        config_path=GLOBALS.config,
+        call=flags, paths=paths or [], from_file=from_file, include=include or [], exclude=exclude or [],
+        out=out, suffix=suffix, in_place=in_place, backup=not no_backup, backup_dir=backup_dir,
+        instruction=instruction, jobs=jobs, rpm=rpm, max_input_chars=max_input_chars,
+        markdown_safe=markdown_safe, clean=clean, force=force, dry_run=dry_run, diff=diff, report=report,
+        quiet=quiet,
     ))
     if code:
         raise typer.Exit(code)

@@ -131,6 +131,8 @@ Event = Union[TextDelta, ReasoningDelta, Usage, Done]
 class Backend(Protocol):
     """What the registry returns: built once per call from an Endpoint."""
 
+    endpoint: Endpoint
+
     def __init__(self, endpoint: Endpoint) -> None: ...
 
     def stream(self, request: Request) -> Iterator[Event]:

@@ -113,7 +113,7 @@ def test_twenty_percent_429_all_done_in_the_end(cli, batch_env):
     assert len(server.requests) == 50 + rw.failed
     for path, text in files.items():
         assert (work / "o" / path.relative_to(work / "d")).read_text() == upper(text)
-    assert "rate limited HTTP 429 — retry 1 in 0.0 s" in result.stderr
+    assert "rate limited: HTTP 429 slow down; retry 1/2 in 0.0 s" in result.stderr
 
 
 @pytest.mark.rewriter(fail_every=2, fail_status=503, retry_after="1.5")
@@ -123,12 +123,14 @@ def test_retry_after_is_honoured_and_capped(cli, batch_env):
     (work / "b.txt").write_text("b\n")
     result = cli("batch", "a.txt", "b.txt", "-s", "fix", "--out", "o", "-j", "1")
     assert result.code == 0
-    assert "server error HTTP 503 — retry 1 in 1.5 s" in result.stderr
+    assert "server error: HTTP 503 slow down; retry 1/2 in 1.5 s" in result.stderr
+    # A Retry-After longer than --max-wait is not waited for (as in single mode): the file fails with it.
     (work / "c.txt").write_text("c\n")
     (work / "d.txt").write_text("d\n")
     result = cli("batch", "c.txt", "d.txt", "-s", "fix", "--out", "o", "-j", "1", "--max-wait", "0.2")
-    assert result.code == 0
-    assert "retry 1 in 0.2 s" in result.stderr
+    assert result.code == 3
+    assert "retry 1/" not in result.stderr
+    assert "FAILED c.txt" in result.stderr and "(retry after 1.5 s)" in result.stderr
 
 
 @pytest.mark.rewriter(always_fail="POISON")
@@ -210,8 +212,8 @@ def test_binary_and_undecodable_files_are_skipped_and_reported(cli, batch_env):
     (work / "d/empty.txt").write_text("")
     result = cli("batch", "d", "-s", "fix", "--out", "o")
     assert result.code == 0
-    assert "skipped d/img.png: binary file" in result.stderr
-    assert "skipped d/latin.txt: not UTF-8 text (byte 3)" in result.stderr
+    assert "skipped d/img.png: looks like a binary file (contains NUL bytes), not text" in result.stderr
+    assert "skipped d/latin.txt: not valid UTF-8 (byte 0xe9 at line 1)" in result.stderr
     assert "skipped d/empty.txt: empty" in result.stderr
     assert len(server.requests) == 1 and outputs(work / "o") == {Path("ok.txt"): "OK\n"}
 
