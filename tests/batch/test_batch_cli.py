@@ -109,8 +109,8 @@ def test_twenty_percent_429_all_done_in_the_end(cli, batch_env):
     files = make_tree(work / "d", 50)
     result = cli("batch", "d", "-s", "fix", "--out", "o", "-j", "8")
     assert result.code == 0, result.stderr
-    assert rw.failed >= 10
-    assert len(server.requests) == 50 + rw.failed
+    assert rw.failed == 10
+    assert len(server.requests) == 60
     for path, text in files.items():
         assert (work / "o" / path.relative_to(work / "d")).read_text() == upper(text)
     assert "rate limited: HTTP 429 slow down; retry 1/2 in 0.0 s" in result.stderr
@@ -130,7 +130,7 @@ def test_retry_after_is_honoured_and_capped(cli, batch_env):
     result = cli("batch", "c.txt", "d.txt", "-s", "fix", "--out", "o", "-j", "1", "--max-wait", "0.2")
     assert result.code == 3
     assert "retry 1/" not in result.stderr
-    assert "FAILED c.txt" in result.stderr and "(retry after 1.5 s)" in result.stderr
+    assert "FAILED d.txt" in result.stderr and "(retry after 1.5 s)" in result.stderr
 
 
 @pytest.mark.rewriter(always_fail="POISON")
@@ -327,9 +327,10 @@ def test_files_are_taken_in_natural_order(cli, batch_env):
 
 def test_rpm_spaces_requests_across_workers(cli, batch_env):
     server, rw, work = batch_env
-    make_tree(work / "d", 5)
-    assert cli("batch", "d", "-s", "fix", "--out", "o", "-j", "5", "--rpm", "600", "-q").code == 0
+    make_tree(work / "d", 4)
+    assert cli("batch", "d", "-s", "fix", "--out", "o", "-j", "4", "--rpm", "120", "-q").code == 0
     starts = sorted(r.at for r in server.requests)
-    # 600 per minute = one slot every 0.1 s whatever -j says: 5 requests span at least 4 slots
-    # (less a little for the time between taking a slot and the request reaching the server)
-    assert len(starts) == 5 and starts[-1] - starts[0] >= 0.35
+    # 120 per minute = one slot every 0.5 s whatever -j says: 4 requests span 3 slots (1.5 s). A request
+    # can leave only after its slot; a loaded machine may delay the first one's arrival, so allow 0.3 s.
+    # (The spacing itself is tested exactly, with a fake clock, in test_ratelimit.py.)
+    assert len(starts) == 4 and starts[-1] - starts[0] >= 1.2
