@@ -76,8 +76,9 @@ def test_outputs_of_earlier_runs_are_never_inputs(tree):
     Path("docs/fixed/a.md").write_text("an earlier --out tree inside the input dir")
     assert shown(plan(["docs/sub"], mode=OutputMode(suffix=".formal"))) == [
         ("docs/sub/b.md", "docs/sub/b.formal.md"), ("docs/sub/c.txt", "docs/sub/c.formal.txt")]
+    # (with --out, an earlier --suffix output is an ordinary file again)
     assert [j.shown for j in plan(["docs"], mode=OutputMode(out_dir=Path("docs/fixed")))] == [
-        "docs/a.md", "docs/sub/b.md", "docs/sub/c.txt"]
+        "docs/a.md", "docs/sub/b.md", "docs/sub/c.formal.txt", "docs/sub/c.txt"]
 
 
 def test_exactly_one_output_mode():
