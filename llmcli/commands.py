@@ -143,26 +143,41 @@ def _show_diff(document, answer: str) -> None:
 
 
 def _write_output(output: str, text: str, inputs: Sequence[str]) -> None:
-    """-o: replace FILE atomically; an in-place edit keeps the original as FILE.bak; never write nothing."""
+    """-o: replace FILE atomically; an in-place edit keeps the original as FILE.bak; never write nothing.
+
+    A write that fails after the answer was paid for (a full disk) does not lose it: the
+    answer goes to stdout, which -o left empty, and the error says so (exit 74).
+    """
     from .atomic import atomic_write_text, keep_backup
+    from .errors import OutputError
 
     target = Path(output)
     sources = {Path(f).resolve() for f in inputs if f != "-"}
-    if target.exists() and target.resolve() in sources:
-        backup = keep_backup(target, target.read_bytes())
-        status.note(f"{output} rewritten in place; the original is kept in {backup}")
-    atomic_write_text(output, text if text.endswith("\n") else text + "\n")
+    body = text if text.endswith("\n") else text + "\n"
+    try:
+        if target.exists() and target.resolve() in sources:
+            backup = keep_backup(target, target.read_bytes())
+            status.note(f"{output} rewritten in place; the original is kept in {backup}")
+        atomic_write_text(output, body)
+    except OSError as exc:
+        write_stdout(body)
+        raise OutputError(f"-o {output}: cannot write: {exc.strerror or exc}; the answer was printed on stdout instead") from None
     if stderr_is_terminal():
         status.note(f"wrote {output} ({len(text.encode())} bytes)")
 
 
 def _check_output_path(output: str) -> None:
+    """What can be known about -o FILE before a request is paid for: its directory exists and is writable."""
+    import os
+
     path = Path(output)
     if path.is_dir():
         raise UsageError(f"-o {output}: is a directory")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise UsageError(f"-o {output}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"-o {output}: directory {parent} is not writable")
 
 
 # -- styles -----------------------------------------------------------------------

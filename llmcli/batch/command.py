@@ -72,7 +72,10 @@ def run_batch(o: BatchOptions) -> int:
     journal = None if o.diff else Journal()
     if o.dry_run:
         return _dry_run(jobs, o, call, max_chars, journal, settings_id)
+    if journal is not None:
+        _check_writable(journal.path, "the batch journal")
 
+    from .publish import Publishing
     from .work import Connections, Settings
 
     connections = Connections(call, o.rpm)
@@ -83,8 +86,8 @@ def run_batch(o: BatchOptions) -> int:
     display = make_display(len(jobs), quiet=o.quiet, stdout_busy=o.diff and stdout_is_terminal())
     settings = Settings(
         call=call, instruction=instruction, max_chars=max_chars, markdown_safe=o.markdown_safe, clean=o.clean,
-        job_id=settings_id, force=o.force, diff=o.diff, backup=o.backup,
-        backup_dir=Path(o.backup_dir) if o.backup_dir else None, journal=journal,
+        job_id=settings_id, force=o.force, diff=o.diff, journal=journal,
+        publishing=Publishing(journal, settings_id, o.backup, Path(o.backup_dir) if o.backup_dir else None),
         stop=threading.Event(), connections=connections, on_retry=display.retry,
     )
     report = _Report(o.report) if o.report else None
@@ -114,6 +117,19 @@ def run_batch(o: BatchOptions) -> int:
     if any(r.status == "failed" for r in results):
         return E.EXIT_PARTIAL
     return E.EXIT_OK
+
+
+def _check_writable(path: Path, what: str) -> None:
+    """Before any request: a place the run must write to can be written (else every file would fail after paying)."""
+    import os
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
+    except OSError as exc:
+        raise E.UsageError(
+            f"cannot write {what} {path}: {exc.strerror or exc} (fix the permissions, or point XDG_STATE_HOME elsewhere)"
+        ) from None
 
 
 def _read_list(name: str) -> list[str]:

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from .. import errors as E
-from ..atomic import atomic_write_bytes, keep_backup, remove_stale_temps
 from ..config import Profile
 from ..inputs import Document
 from .manifest import Journal, sha256
 from .plan import Job
+from .publish import Publishing, SourceChanged, publish
 from .units import Layout, layout
 
 if TYPE_CHECKING:
@@ -61,8 +61,7 @@ class Settings:
     job_id: str  # the journal fingerprint
     force: bool
     diff: bool
-    backup: bool
-    backup_dir: Path | None
+    publishing: Publishing
     journal: Journal | None
     stop: threading.Event
     connections: "Connections"
@@ -150,9 +149,12 @@ def _process(job: Job, s: Settings) -> Result:
             result.status, result.diff = "diff", unified(text, new_text, str(job.source), str(job.target))
             return result
         try:
-            _write(job, data, new_text, input_sha, s)
+            publish(job, data, new_text, s.publishing)
+        except SourceChanged as exc:
+            result.status, result.reason = "failed", str(exc)
         except OSError as exc:
-            result.status, result.reason = "failed", f"cannot write {job.target}: {exc.strerror or exc}"
+            where = exc.filename or job.target
+            result.status, result.reason = "failed", f"cannot write {where}: {exc.strerror or exc}"
         return result
     return Result(job, "failed", " ; then ".join(failures), usage.tokens_in, usage.tokens_out,
                   attempts=usage.attempts, chunks=len(plan.units), profile=s.call.profiles[-1].name)
@@ -204,32 +206,3 @@ def _rewrite(job: Job, plan: Layout, profile: Profile, s: Settings, usage: _Usag
         check_answer(answer, replaces_text=True, chunked=len(plan.units) > 1)
         answers.append(answer.text)
     return plan.assemble(answers)
-
-
-def _write(job: Job, original: bytes, new_text: str, input_sha: str, s: Settings) -> None:
-    data = new_text.encode("utf-8")
-    target = job.target
-    in_place = target.resolve() == job.source.resolve()
-    if in_place:
-        target = job.source.resolve()  # through a symlink: rewrite the file, keep the link
-    if in_place and s.backup:
-        _backup(job, original, s.backup_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(target)
-    output_sha = sha256(data)
-
-    def journal() -> None:
-        if s.journal is not None:
-            s.journal.record(job.source, target, s.job_id, input_sha, output_sha)
-
-    mode = job.source.stat().st_mode & 0o7777 if not target.exists() else None
-    atomic_write_bytes(target, data, mode=mode, before_replace=journal)
-
-
-def _backup(job: Job, original: bytes, backup_dir: Path | None) -> Path:
-    """FILE.bak (or under --backup-dir, mirroring the path below the current directory)."""
-    if backup_dir is None:
-        return keep_backup(job.source, original)
-    source, cwd = job.source.resolve(), Path.cwd().resolve()
-    relative = source.relative_to(cwd) if source.is_relative_to(cwd) else Path(job.source.name)
-    return keep_backup(job.source, original, backup_dir / relative)

@@ -334,3 +334,38 @@ def test_rpm_spaces_requests_across_workers(cli, batch_env):
     # can leave only after its slot; a loaded machine may delay the first one's arrival, so allow 0.3 s.
     # (The spacing itself is tested exactly, with a fake clock, in test_ratelimit.py.)
     assert len(starts) == 4 and starts[-1] - starts[0] >= 1.2
+
+
+def test_an_edit_made_during_the_request_is_kept_in_place(cli, batch_env):
+    """The user saves the file while its request runs: the rewrite goes beside it, the edit stays."""
+    from tests.fakes.openai_wire import stream_reply
+
+    server, rw, work = batch_env
+    path = work / "notes.txt"
+    path.write_text("first version\n")
+
+    def edit_then_answer(request):
+        path.write_text("the user's newer version\n")
+        return stream_reply(["FIRST VERSION"])
+
+    server.enqueue(edit_then_answer)
+    result = cli("batch", "notes.txt", "-s", "fix", "--in-place")
+    assert result.code == 3
+    assert path.read_text() == "the user's newer version\n"
+    assert (work / "notes.txt.llmcli-new").read_text() == "FIRST VERSION\n"
+    assert not (work / "notes.txt.bak").exists()
+    assert "changed during the run: your edit is kept; the rewrite is in notes.txt.llmcli-new" in result.stderr
+    # The next run rewrites the newer version (nothing was journalled for the stale rewrite).
+    assert cli("batch", "notes.txt", "-s", "fix", "--in-place", "-q").code == 0
+    assert path.read_text() == "THE USER'S NEWER VERSION\n"
+
+
+def test_an_unwritable_journal_is_found_before_any_request(cli, batch_env, monkeypatch, tmp_path):
+    server, rw, work = batch_env
+    (work / "a.txt").write_text("a\n")
+    blocked = tmp_path / "state-file"
+    blocked.write_text("not a directory")
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocked))
+    result = cli("batch", "a.txt", "-s", "fix", "--out", "o")
+    assert result.code == 2 and len(server.requests) == 0
+    assert "cannot write the batch journal" in result.stderr and str(blocked) in result.stderr
