@@ -22,6 +22,7 @@ The precedence rule, for every setting (README, "Configuration"):
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -75,6 +76,7 @@ class Call:
     fallbacks: tuple[C.Profile, ...] = ()
     style: Style | None = None
     values: Mapping[str, str] = field(default_factory=dict)
+    fell_back: bool = False  # nothing chose a profile and no key variable is set: the local fallback
 
     @classmethod
     def resolve(cls, flags: CallFlags, *, with_fallbacks: bool = False) -> "Call":
@@ -83,9 +85,24 @@ class Call:
 
         config = C.load(flags.config_path)
         style, values = presets.choose(flags.style, to=flags.to, variables=flags.variables, templates=config.templates)
-        profile = config.select(flags.profile or (style.profile if style else None))
+        requested = flags.profile or (style.profile if style else None)
+        profile = config.select(requested)
         fallbacks = tuple(config.profile(name) for name in profile.fallback) if with_fallbacks else ()
-        return cls(flags, config, profile, fallbacks, style, values)
+        fell_back = not requested and config.default_profile is None and not os.environ.get("LLMCLI_PROFILE") \
+            and profile.name == C.FALLBACK_PROFILE
+        return cls(flags, config, profile, fallbacks, style, values, fell_back)
+
+    def no_provider(self, err: Exception) -> Exception:
+        """A first run with no provider at all reads as a setup problem (exit 2), naming both ways out."""
+        from .errors import ConnectError, UsageError
+
+        if not (self.fell_back and isinstance(err, ConnectError) and "connection refused" in err.message):
+            return err
+        where = (self.profile.base_url or "").removesuffix("/v1")
+        return UsageError(
+            "no provider is set up: export a key (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, GROQ_API_KEY, "
+            f"MISTRAL_API_KEY, … see llmcli profiles) or start a local server at {where} (LM Studio, llama.cpp)"
+        )
 
     @property
     def profiles(self) -> tuple[C.Profile, ...]:

@@ -86,6 +86,8 @@ def run_once(o: RunOptions) -> None:
         if o.output:
             err.message += f"; {o.output} left unchanged"
         raise
+    except E.ConnectError as err:
+        raise call.no_provider(err) from None
     finally:
         if spinner is not None:
             spinner.stop()
@@ -235,9 +237,14 @@ def list_models(config_path: str | None, profile_name: str | None) -> None:
     from .call import Call
     from .providers import backend_for
 
+    from .errors import ConnectError
+
     call = Call.resolve(CallFlags(profile=profile_name, config_path=config_path))
     backend = backend_for(call.endpoint())
-    ids = backend.list_models()
+    try:
+        ids = backend.list_models()
+    except ConnectError as err:
+        raise call.no_provider(err) from None
     write_stdout("".join(f"{i}\n" for i in ids))
 
 

@@ -413,3 +413,14 @@ def test_an_answer_that_cannot_be_written_is_printed_not_lost(cli, fake_profile,
     assert result.code == 74
     assert result.stdout == "Hello from fake server!\n"
     assert "cannot write" in result.stderr and "printed on stdout instead" in result.stderr
+
+
+def test_first_run_without_any_provider_names_both_ways_out(cli, config_file):
+    """No key variable, nothing chose a profile, nothing listens where LM Studio would: a setup problem."""
+    config_file(f'[profiles.lmstudio]\nbase_url = "http://127.0.0.1:{closed_port()}/v1"\n')
+    result = cli("hi")
+    assert result.code == 2
+    assert_one_line_error(result.stderr, "no provider is set up", "OPENAI_API_KEY", "start a local server at http://127.0.0.1:")
+    # A profile the user chose stays a connection failure (exit 1), named as such.
+    result = cli("-p", "lmstudio", "hi")
+    assert result.code == 1 and "connection failed" in result.stderr

@@ -92,13 +92,14 @@ def run_batch(o: BatchOptions) -> int:
     )
     report = _Report(o.report) if o.report else None
     started = time.monotonic()
+    diffs = _InOrder(jobs)
 
     def on_result(result) -> None:
         display.finished(result)
         if report:
             report.write(result)
-        if result.status == "diff" and result.diff:
-            write_stdout(result.diff)
+        for diff in diffs.ready(result):
+            write_stdout(diff)
 
     from .runner import run
 
@@ -107,6 +108,8 @@ def run_batch(o: BatchOptions) -> int:
         results, interrupted = run(jobs, settings, workers, on_result, display.note)
     finally:
         display.stop()
+        for diff in diffs.rest():
+            write_stdout(diff)
         if report:
             report.close()
         if journal is not None:
@@ -117,6 +120,31 @@ def run_batch(o: BatchOptions) -> int:
     if any(r.status == "failed" for r in results):
         return E.EXIT_PARTIAL
     return E.EXIT_OK
+
+
+class _InOrder:
+    """--diff prints the files' diffs in the order of the input list, whichever finishes first."""
+
+    def __init__(self, jobs) -> None:
+        self.position = {job: i for i, job in enumerate(jobs)}
+        self.waiting: dict[int, str] = {}
+        self.next = 0
+
+    def ready(self, result) -> list[str]:
+        self.waiting[self.position[result.job]] = result.diff if result.status == "diff" else ""
+        out = []
+        while self.next in self.waiting:
+            diff = self.waiting.pop(self.next)
+            if diff:
+                out.append(diff)
+            self.next += 1
+        return out
+
+    def rest(self) -> list[str]:
+        """After an interrupted run: the diffs that came, in order, past the files that never finished."""
+        out = [self.waiting[i] for i in sorted(self.waiting) if self.waiting[i]]
+        self.waiting.clear()
+        return out
 
 
 def _check_writable(path: Path, what: str) -> None:

@@ -369,3 +369,26 @@ def test_an_unwritable_journal_is_found_before_any_request(cli, batch_env, monke
     result = cli("batch", "a.txt", "-s", "fix", "--out", "o")
     assert result.code == 2 and len(server.requests) == 0
     assert "cannot write the batch journal" in result.stderr and str(blocked) in result.stderr
+
+
+def test_diffs_come_in_input_order_whichever_finishes_first(cli, batch_env):
+    import time as _time
+
+    from tests.fakes.openai_wire import stream_reply
+    from tests.fakes.rewriter import sent_text
+
+    server, rw, work = batch_env
+    for name in ("a", "b", "c"):
+        (work / f"{name}.txt").write_text(f"{name} text\n")
+
+    def slow_first(request):
+        text = sent_text(request)
+        if text.startswith("a"):
+            _time.sleep(0.5)  # a finishes last
+        return stream_reply([text.strip().upper()])
+
+    server.default = slow_first
+    result = cli("batch", "a.txt", "b.txt", "c.txt", "-s", "fix", "--diff", "-j", "3")
+    assert result.code == 0, result.stderr
+    heads = [line for line in result.stdout.splitlines() if line.startswith("--- ")]
+    assert [h.split()[1] for h in heads] == ["a.txt", "b.txt", "c.txt"]
