@@ -229,11 +229,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     from typer._click import exceptions as click_exc
 
     from . import errors as E
+    from . import signals
 
     GLOBALS.config, GLOBALS.debug = None, bool(os.environ.get("LLMCLI_DEBUG"))
     command = typer.main.get_command(app)
     try:
-        result = command.main(args=argv, prog_name="llmcli", standalone_mode=False)
+        with signals.sigterm_as_interrupt():
+            result = command.main(args=argv, prog_name="llmcli", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except typer_exc.Exit as exc:
         return exc.exit_code
@@ -245,8 +247,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         _report(f"{exc.format_message()} (see 'llmcli --help')")
         return E.EXIT_USAGE
     except (typer_exc.Abort, KeyboardInterrupt, E.Interrupted):
-        _report("interrupted")
-        return E.EXIT_INTERRUPTED
+        _report(signals.interrupted_word())
+        return signals.interrupted_exit_code()
     except (E.StdoutClosed, BrokenPipeError):
         from .terminal import silence_stdout
 

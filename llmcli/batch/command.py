@@ -116,7 +116,9 @@ def run_batch(o: BatchOptions) -> int:
             journal.close()
     summary(results, len(jobs), time.monotonic() - started, quiet=o.quiet, interrupted=interrupted)
     if interrupted:
-        return E.EXIT_INTERRUPTED
+        from ..signals import interrupted_exit_code
+
+        return interrupted_exit_code()
     if any(r.status == "failed" for r in results):
         return E.EXIT_PARTIAL
     return E.EXIT_OK
