@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
 from .default_group import DEFAULT_COMMAND, GLOBALS, DefaultCommandGroup
+
+if TYPE_CHECKING:
+    from .call import CallFlags
 
 app = typer.Typer(
     cls=DefaultCommandGroup,
@@ -49,6 +52,22 @@ CLEAN = typer.Option(True, "--clean/--no-clean", help="Remove a fence or quotes 
 VARIABLES = typer.Option(None, "--var", "-V", metavar="NAME=VALUE", help="Set a template variable; repeatable.")
 
 
+def _call_flags(params: dict) -> "CallFlags":
+    """The call settings among a command's parameters (named as CallFlags' fields), for llmcli.call.
+
+    Both the default command and batch pass their ``locals()``: a setting added to
+    CallFlags and given as an option of the same name reaches both modes with no
+    further code.
+    """
+    from dataclasses import fields
+
+    from .call import CallFlags
+
+    values = {f.name: params[f.name] for f in fields(CallFlags) if f.name in params}
+    values["variables"] = tuple(values.get("variables") or ())
+    return CallFlags(config_path=GLOBALS.config, **values)
+
+
 # -- the default command --------------------------------------------------------
 
 
@@ -76,16 +95,10 @@ def run(
     diff: bool = typer.Option(False, "--diff", help="Show what changed: coloured on a terminal, a unified diff in a pipe."),
 ) -> None:
     """Send the instruction and text to the model and stream the answer."""
-    from .call import CallFlags
     from .commands import RunOptions, run_once
 
-    flags = CallFlags(
-        profile=profile, model=model, temperature=temperature, max_tokens=max_tokens, system=system,
-        timeout=timeout, retries=retries, max_wait=max_wait, style=style, to=to,
-        variables=tuple(variables or ()), config_path=GLOBALS.config,
-    )
     run_once(RunOptions(
-        call=flags, words=words or [], files=files or [], output=output, as_json=as_json, raw=raw,
+        call=_call_flags(locals()), words=words or [], files=files or [], output=output, as_json=as_json, raw=raw,
         markdown=markdown, show_usage=usage, clean=clean, diff=diff,
     ))
 
@@ -129,15 +142,9 @@ def batch_cmd(
 ) -> None:
     """Rewrite many files concurrently, safely and resumably."""
     from .batch.command import BatchOptions, run_batch
-    from .call import CallFlags
 
-    flags = CallFlags(
-        profile=profile, model=model, temperature=temperature, max_tokens=max_tokens, system=system,
-        timeout=timeout, retries=retries, max_wait=max_wait, style=style, to=to,
-        variables=tuple(variables or ()), config_path=GLOBALS.config,
-    )
     code = run_batch(BatchOptions(
-        call=flags, paths=paths or [], from_file=from_file, include=include or [], exclude=exclude or [],
+        call=_call_flags(locals()), paths=paths or [], from_file=from_file, include=include or [], exclude=exclude or [],
         out=out, suffix=suffix, in_place=in_place, backup=not no_backup, backup_dir=backup_dir,
         instruction=instruction, jobs=jobs, rpm=rpm, max_input_chars=max_input_chars,
         markdown_safe=markdown_safe, clean=clean, force=force, dry_run=dry_run, diff=diff, report=report,
