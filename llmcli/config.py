@@ -24,13 +24,13 @@ import re
 import shlex
 import stat
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import keys
 from .errors import ConfigError
-from .keys import resolve_api_key as resolve_api_key  # re-exported: key resolution lives in llmcli.keys
 from .providers import BUILTIN_PROFILES, KINDS, canonical_kind
 
 if sys.version_info >= (3, 11):
@@ -45,6 +45,8 @@ DEFAULT_RETRIES = 2
 DEFAULT_MAX_WAIT = 60.0  # seconds: the longest wait between retries, Retry-After included
 MASK = "********"
 EXAMPLE_NAME = "config.example.toml"  # shipped inside the package (llmcli config example)
+
+resolve_api_key = keys.resolve_api_key  # kept here for callers of config.resolve_api_key; it lives in keys
 
 REASONING_LEVELS = ("off", "low", "medium", "high", "max")
 THINK_TAGS = ("auto", "open")
@@ -304,7 +306,7 @@ class Config:
     default_profile: str | None
     profiles: dict[str, Profile]
     problems: list[str] = field(default_factory=list)
-    templates: dict[str, "Template"] = field(default_factory=dict)
+    templates: dict[str, Template] = field(default_factory=dict)
     log: bool = True  # history logging (top-level `log`)
 
     def profile(self, name: str, source: str = "") -> Profile:
@@ -468,7 +470,7 @@ def _build_profile(
     name: str,
     table: dict[str, Any],
     base: Profile | None,
-    where: "_Locator",
+    where: _Locator,
     problems: list[str],
 ) -> Profile | None:
     table_name = ("profiles", name)
@@ -539,7 +541,7 @@ class Template:
     source: str = ""  # file:line, for `llmcli styles`
 
 
-def _build_templates(tables: Any, profiles: dict[str, Profile], where: "_Locator", problems: list[str]) -> dict[str, Template]:
+def _build_templates(tables: Any, profiles: dict[str, Profile], where: _Locator, problems: list[str]) -> dict[str, Template]:
     if not isinstance(tables, dict):
         problems.append(f"{where.key(None, 'templates')}: 'templates' must be a table of [templates.NAME] tables")
         return {}
@@ -575,7 +577,7 @@ def _checked_values(
     table: dict[str, Any],
     table_name: tuple[str, ...] | None,
     known: dict[str, Field],
-    where: "_Locator",
+    where: _Locator,
     problems: list[str],
     *,
     choices: tuple[str, ...] | None = None,

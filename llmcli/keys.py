@@ -10,8 +10,8 @@ Why it looks like this:
   the value came from -- never the value.  Left to the HTTP stack it became an
   internal error, or an error text quoting the whole key.
 - Every key resolved and every credential-looking header value is handed to
-  :func:`llmcli.errors.remember_secret`, so no error text derived from any
-  exception can repeat it.
+  :func:`llmcli.errors.remember_secret` before any request, so no error text
+  derived from any exception can repeat it.
 - ``api_key_cmd`` runs without a shell and answers as soon as the command has
   exited: a background child it left holding stdout open does not keep the
   call waiting for an end of file that never comes.
@@ -37,7 +37,7 @@ API_KEY_CMD_TIMEOUT = 15.0
 _CMD_OUTPUT_CAP = 64 * 1024  # a key is short; more than this is kept out of memory
 
 # Header names whose values are credentials (masked by `config show`, remembered as secrets).
-SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|session|signature|password|credential", re.I)
+SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|session|signature|password|credential", re.IGNORECASE)
 # RFC 9110 token characters: what a header name may contain.
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")  # what str.splitlines() splits at
@@ -81,7 +81,7 @@ def looks_secret(name: str, value: str) -> bool:
     return len(value) >= 16 and not any(ch.isspace() for ch in value) and not value.startswith(("http://", "https://"))
 
 
-def resolve_api_key(profile: "Profile", path: Path | None = None) -> str | None:
+def resolve_api_key(profile: Profile, path: Path | None = None) -> str | None:
     """The key for a call: inline api_key, else api_key_cmd's output, else the first set variable.
 
     Also checks the profile's headers (:func:`check_headers`): both are what the
@@ -113,24 +113,24 @@ def resolve_api_key(profile: "Profile", path: Path | None = None) -> str | None:
     )
 
 
-def check_headers(profile: "Profile", path: Path | None = None) -> dict[str, str]:
+def check_headers(profile: Profile, path: Path | None = None) -> dict[str, str]:
     """The profile's headers, checked as :func:`resolve_api_key` checks a key; credential values remembered."""
     where = f" in {path}" if path else ""
     out: dict[str, str] = {}
     for name, value in profile.headers.items():
-        if looks_secret(name, value):
-            remember_secret(value)
         problem = header_name_problem(name) or value_problem(value)
         if problem:
             subject = f"header name '{name}'" if header_name_problem(name) else f"the value of header '{name}'"
             raise ConfigError(
                 f"profile '{profile.name}': {subject} {problem}; fix headers in [profiles.{profile.name}]{where}"
             )
+        if looks_secret(name, value):
+            remember_secret(value)
         out[name] = value
     return out
 
 
-def key_status(profile: "Profile") -> str:
+def key_status(profile: Profile) -> str:
     """Where the key would come from, without ever reading it out (``llmcli profiles``)."""
     if profile.api_key:
         return "set (inline)"
@@ -146,10 +146,15 @@ def key_status(profile: "Profile") -> str:
 
 
 def _checked(key: str, what: str, fix: str) -> str:
-    remember_secret(key)
+    """``key`` remembered as a secret if it can be sent; else the ConfigError saying why.
+
+    A refused key is not remembered: it is never sent, so no error text can
+    quote it, and its other lines ("second") would mask words of the message.
+    """
     problem = value_problem(key)
     if problem:
         raise ConfigError(f"{what} {problem}; {fix}")
+    remember_secret(key)
     return key
 
 
@@ -165,7 +170,7 @@ def _cmd_name(cmd: str | tuple[str, ...] | None) -> str:
     return argv[0] if argv else "''"
 
 
-def _run_key_cmd(profile: "Profile") -> str:
+def _run_key_cmd(profile: Profile) -> str:
     label = f"profile '{profile.name}': api_key_cmd '{_cmd_name(profile.api_key_cmd)}'"
     try:
         argv = _cmd_argv(profile.api_key_cmd)
@@ -184,8 +189,6 @@ def _run_key_cmd(profile: "Profile") -> str:
     except OSError as exc:
         raise ConfigError(f"{label}: cannot run: {exc.strerror}") from None
     lines = out.strip().splitlines()
-    if lines:
-        remember_secret(lines[0].strip())  # before any message could quote it (a failing tool may echo it)
     if code != 0:
         detail = err.strip().splitlines()
         reason = f": {detail[-1][:200]}" if detail else ""
@@ -217,10 +220,10 @@ def run_until_exit(argv: list[str], timeout: float) -> tuple[int, str, str]:
                 selector.register(fd, selectors.EVENT_READ)
             while selector.get_map():
                 if proc.poll() is not None:
-                    for fd in list(selector.get_map()):
+                    for key in list(selector.get_map().values()):
                         # Bounded: a background child may go on writing for ever.
                         for _ in range(16):
-                            if not _read(fd, buffers[fd]):
+                            if not _read(key.fd, buffers[key.fd]):
                                 break
                     break
                 remaining = deadline - time.monotonic()
