@@ -227,6 +227,14 @@ def config_validate_cmd() -> None:
     config_validate(GLOBALS.config)
 
 
+@config_app.command("example")
+def config_example_cmd() -> None:
+    """Print an example config documenting every key."""
+    from .commands import config_example
+
+    config_example()
+
+
 # -- entry point ---------------------------------------------------------------------
 
 

@@ -299,3 +299,8 @@ class SystemExitCode(UsageError):
     def __init__(self, code: int) -> None:
         super().__init__("")
         self.exit_code = code
+
+
+def config_example() -> None:
+    """The documented example shipped in the package: what a pip-installed user has instead of the repo's file."""
+    write_stdout(C.example_text())
