@@ -136,18 +136,20 @@ class Call:
             system=_first(f.system, composed.system, profile.system, DEFAULT_SYSTEM),
             temperature=_first(f.temperature, style.temperature if style else None, profile.temperature),
             max_tokens=_first(f.max_tokens, profile.max_tokens),
-            reasoning=_first(f.reasoning, getattr(profile, "reasoning", None)),
+            reasoning=_first(f.reasoning, profile.reasoning),
         )
 
     def endpoint(self, profile: C.Profile | None = None) -> Endpoint:
         """Where and how to reach ``profile``, its key resolved (may run api_key_cmd; a missing key is a ConfigError)."""
+        from . import keys
+
         profile = profile or self.profile
         return Endpoint(
             profile=profile.name,
             kind=profile.provider,
             base_url=profile.base_url,
-            api_key=C.resolve_api_key(profile, self.config.path),
-            headers=dict(profile.headers),
+            api_key=keys.resolve_api_key(profile, self.config.path),
+            headers=keys.check_headers(profile, self.config.path),
             timeout=_first(self.flags.timeout, profile.timeout),
         )
 
@@ -156,7 +158,7 @@ class Call:
         profile = profile or self.profile
         return RetryPolicy(
             retries=_first(self.flags.retries, profile.retries),
-            max_wait=_first(self.flags.max_wait, getattr(profile, "max_wait", None), DEFAULT_MAX_WAIT),
+            max_wait=_first(self.flags.max_wait, profile.max_wait, DEFAULT_MAX_WAIT),
         )
 
     def fingerprint(self, instruction: str = "", **extra: Any) -> str:

@@ -180,7 +180,6 @@ def test_retry_after_past_max_wait_is_reported_in_both_modes(cli, config_file, t
     assert all("retry after 5 s" in err for _, _, err in results)
 
 
-@pytest.mark.skip(reason="needs the profile key max_wait (config branch)")
 def test_profile_max_wait_key(cli, config_file, tmp_path, monkeypatch):
     results = run_both(cli, config_file, tmp_path, monkeypatch, "retries = 2\nmax_wait = 1", busy(1, "5"))
     assert [requests for _, requests, _ in results] == [1, 1]
