@@ -129,7 +129,9 @@ def _leading(it: Iterator[Event]) -> Generator[Event, None, "tuple[tuple[str, ..
 def _thinking(it: Iterator[Event], closers: tuple[str, ...], text: str) -> Generator[Event, None, str | None]:
     """Turn text into ReasoningDelta up to the first closing tag; return the text after it.
 
-    Holds back only what could be the start of a closing tag.  Returns None
+    Holds back only what could be the start of a closing tag (and trailing
+    whitespace, so the thinking is the block's text stripped however the
+    deltas fall).  Returns None
     when the stream ended inside the block (all of it was thinking).
     """
     hold = max(len(closer) for closer in closers) - 1
@@ -146,9 +148,13 @@ def _thinking(it: Iterator[Event], closers: tuple[str, ...], text: str) -> Gener
                 yield ReasoningDelta(thought)
             return text[end + len(closer):]
         if len(text) > hold:
+            # Give on all but what could start a closing tag, and keep trailing whitespace
+            # too: if the tag follows, it is not part of the thinking.
             cut = len(text) - hold
-            yield ReasoningDelta(text[:cut])
-            text = text[cut:]
+            piece = text[:cut].rstrip()
+            if piece:
+                yield ReasoningDelta(piece)
+                text = text[len(piece):]
         for event in it:
             if isinstance(event, TextDelta):
                 text += event.text
