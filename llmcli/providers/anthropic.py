@@ -30,6 +30,7 @@ import warnings
 from typing import Any, Iterator
 
 from .. import errors as E
+from . import KINDS
 from .base import Done, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend
 from .reasoning import BUDGETS, explain, prepare, setting
@@ -160,7 +161,7 @@ class Backend(SDKBackend):
         request, _ = prepare(self.endpoint.kind, request)  # as the call layer did (level checked, temperature)
         max_tokens = request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS
         params: dict[str, Any] = {
-            "model": request.model or "",
+            "model": request.model or KINDS[self.endpoint.kind].model or "",  # the one the level was checked for
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
             "stream": True,
         }

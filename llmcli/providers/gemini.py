@@ -32,6 +32,7 @@ import re
 from typing import Any, Iterator
 
 from .. import errors as E
+from . import KINDS
 from .base import Done, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend, header_retry_after, provider_message, quiet_logger
 from .reasoning import explain, prepare, setting
@@ -153,7 +154,8 @@ class Backend(SDKBackend):
                 {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
                 for m in request.messages
             ]
-            chunks = client.models.generate_content_stream(model=request.model or "", contents=contents, config=config)
+            name = request.model or KINDS[self.endpoint.kind].model or ""  # the one the level was checked for
+            chunks = client.models.generate_content_stream(model=name, contents=contents, config=config)
             try:
                 for chunk in chunks:
                     model = getattr(chunk, "model_version", None) or model

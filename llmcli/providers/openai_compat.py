@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from .. import errors as E
+from . import KINDS
 from .base import Done, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend, chat_messages
 from .reasoning import explain, prepare, setting
@@ -128,7 +129,7 @@ class Backend(SDKBackend):
                     params["reasoning_effort"] = chosen.effort
             elif chosen.effort is not None:
                 params["reasoning_effort"] = chosen.effort
-        if kind == "groq" and "qwen3" in (request.model or "").lower():
+        if kind == "groq" and "qwen3" in (request.model or KINDS[kind].model or "").lower():
             # Groq's qwen3 puts <think> in the text unless asked to parse it into delta.reasoning.
             extra["reasoning_format"] = "parsed"
         if extra:
