@@ -106,10 +106,11 @@ class Backend(SDKBackend):
     def _params(self, request: Request, openai: Any) -> dict[str, Any]:
         kind = self.endpoint.kind
         request, _ = prepare(kind, request)  # as the call layer did: a level checked, a rejected temperature dropped
+        model = request.model or KINDS[kind].model  # the one the level was checked for
         params: dict[str, Any] = {
             "messages": chat_messages(request),
             # LM Studio and llama.cpp serve the loaded model when none is named.
-            "model": request.model if request.model else openai.omit,
+            "model": model if model else openai.omit,
             "stream": True,
             "stream_options": {"include_usage": True},
         }
@@ -119,7 +120,7 @@ class Backend(SDKBackend):
             key = "max_completion_tokens" if kind in _MAX_COMPLETION_TOKENS_KINDS else "max_tokens"
             params[key] = request.max_tokens
         extra: dict[str, Any] = {}
-        chosen = setting(kind, request.model, request.reasoning)
+        chosen = setting(kind, model, request.reasoning)
         if chosen is not None:
             if kind == "openrouter":
                 extra["reasoning"] = {"effort": chosen.effort}
@@ -129,7 +130,7 @@ class Backend(SDKBackend):
                     params["reasoning_effort"] = chosen.effort
             elif chosen.effort is not None:
                 params["reasoning_effort"] = chosen.effort
-        if kind == "groq" and "qwen3" in (request.model or KINDS[kind].model or "").lower():
+        if kind == "groq" and "qwen3" in (model or "").lower():
             # Groq's qwen3 puts <think> in the text unless asked to parse it into delta.reasoning.
             extra["reasoning_format"] = "parsed"
         if extra:
