@@ -183,7 +183,7 @@ class Backend(SDKBackend):
         if request.system:
             params["system"] = request.system
         if request.temperature is not None:
-            # 2.14.0 dropped the typed keyword; the API still takes the field.
+            # 2.14.0 dropped the typed keyword (still absent in 2.15.0); the API still takes the field.
             params["extra_body"] = {"temperature": request.temperature}
         return params
 
