@@ -13,8 +13,9 @@ The precedence rule, for every setting (README, "Configuration"):
 - ``system``: ``--system`` > the style's system prompt (the shared rules, or the
   template's ``system``) > the profile's ``system`` > :data:`llmcli.prompt.DEFAULT_SYSTEM`.
 - ``temperature``: ``-t`` > the template's > the profile's > not sent.
-- ``max_tokens``, ``reasoning``, ``timeout``, ``retries``, ``max_wait``: the flag > the
-  profile's > the built-in default (not sent / 60 s / 2 / 60 s).
+- ``max_tokens``, ``reasoning``, ``show_reasoning``, ``timeout``, ``retries``, ``max_wait``: the
+  flag > the profile's > the built-in default (not sent / the provider kind's (DeepSeek: off,
+  else the model's own) / off / 60 s / 2 / 60 s).
 - the profile itself: ``-p`` > the template's ``profile`` > ``$LLMCLI_PROFILE`` >
   ``default_profile`` > the first built-in whose key variable is set > ``lmstudio``.
 """
@@ -29,6 +30,7 @@ from typing import Any, Mapping, Sequence
 from . import config as C
 from .inputs import Document, Inputs
 from .presets import Style
+from .providers import KINDS
 from .providers.base import Endpoint, Message, Request
 from .retry import DEFAULT_MAX_WAIT, RetryPolicy
 
@@ -46,6 +48,7 @@ class CallFlags:
     retries: int | None = None
     max_wait: float | None = None
     reasoning: str | None = None
+    show_reasoning: bool | None = None
     style: str | None = None
     to: str | None = None
     variables: Sequence[str] = ()
@@ -82,7 +85,10 @@ class Call:
     def resolve(cls, flags: CallFlags, *, with_fallbacks: bool = False) -> "Call":
         """Load the config and pick the style and profile; every usage error surfaces here, before any request."""
         from . import presets
+        from .errors import UsageError
 
+        if flags.reasoning is not None and flags.reasoning not in C.REASONING_LEVELS:
+            raise UsageError(f"--reasoning {flags.reasoning}: expected one of {', '.join(C.REASONING_LEVELS)}")
         config = C.load(flags.config_path)
         style, values = presets.choose(flags.style, to=flags.to, variables=flags.variables, templates=config.templates)
         requested = flags.profile or (style.profile if style else None)
@@ -136,8 +142,25 @@ class Call:
             system=_first(f.system, composed.system, profile.system, DEFAULT_SYSTEM),
             temperature=_first(f.temperature, style.temperature if style else None, profile.temperature),
             max_tokens=_first(f.max_tokens, profile.max_tokens),
-            reasoning=_first(f.reasoning, profile.reasoning),
+            reasoning=_first(f.reasoning, profile.reasoning, KINDS[profile.provider].reasoning),
+            want_reasoning=self.shows_reasoning(profile),
         )
+
+    def shows_reasoning(self, profile: C.Profile | None = None) -> bool:
+        """``--show-reasoning`` > the profile's ``show_reasoning``: the thinking is wanted on stderr (or in --json)."""
+        return bool(_first(self.flags.show_reasoning, (profile or self.profile).show_reasoning, False))
+
+    def think_tags_open(self, profile: C.Profile | None = None) -> bool:
+        """The profile's ``think_tags = "open"``: its answers start inside a thinking block."""
+        return (profile or self.profile).think_tags == "open"
+
+    def check(self, composed: Composed, profile: C.Profile | None = None) -> list[str]:
+        """Before any request: a reasoning level the model cannot take is a UsageError; warnings to print once."""
+        from .providers import prepare
+
+        profile = profile or self.profile
+        _, warnings = prepare(profile.provider, self.request(composed, profile))
+        return warnings
 
     def endpoint(self, profile: C.Profile | None = None) -> Endpoint:
         """Where and how to reach ``profile``, its key resolved (may run api_key_cmd; a missing key is a ConfigError)."""

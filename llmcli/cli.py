@@ -49,6 +49,7 @@ SYSTEM = typer.Option(None, "--system", metavar="TEXT", help="System prompt, ove
 RETRIES = typer.Option(None, "--retries", min=0, max=20, metavar="N", help="Retries of 429/5xx/timeouts (default: the profile's retries, else 2).")
 MAX_WAIT = typer.Option(None, "--max-wait", min=0.0, metavar="SECONDS", help="Longest wait before a retry, Retry-After included (default 60).")
 CLEAN = typer.Option(True, "--clean/--no-clean", help="Remove a fence or quotes the model wrapped around the whole answer.")
+REASONING = typer.Option(None, "--reasoning", metavar="LEVEL", help="Reasoning effort: off, low, medium, high, max (default: the profile's, else the model's).")
 VARIABLES = typer.Option(None, "--var", "-V", metavar="NAME=VALUE", help="Set a template variable; repeatable.")
 
 
@@ -82,6 +83,8 @@ def run(
     timeout: Optional[float] = TIMEOUT,
     retries: Optional[int] = RETRIES,
     max_wait: Optional[float] = MAX_WAIT,
+    reasoning: Optional[str] = REASONING,
+    show_reasoning: Optional[bool] = typer.Option(None, "--show-reasoning/--hide-reasoning", help="Print the model's thinking dim on stderr (with --json: in its 'reasoning' field)."),
     files: Optional[List[str]] = typer.Option(None, "--file", "-f", metavar="FILE", help="Read text from FILE ('-' = stdin); repeatable."),
     output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE", help="Write the answer to FILE (atomically) instead of stdout."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (text, profile, provider, model, usage, seconds) at the end."),
@@ -131,6 +134,7 @@ def batch_cmd(
     rpm: Optional[float] = typer.Option(None, "--rpm", min=0.001, metavar="N", help="At most N requests per minute (default: the profile's rpm)."),
     retries: Optional[int] = RETRIES,
     max_wait: Optional[float] = MAX_WAIT,
+    reasoning: Optional[str] = REASONING,
     max_input_chars: Optional[int] = typer.Option(None, "--max-input-chars", min=200, metavar="N", help="Send longer files in chunks (default: the profile's, else 24000)."),
     markdown_safe: Optional[bool] = typer.Option(None, "--markdown-safe/--no-markdown-safe", help="Send only prose; keep code, front matter, HTML, link targets (default: on for .md)."),
     clean: bool = CLEAN,

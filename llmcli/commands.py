@@ -54,9 +54,11 @@ def run_once(o: RunOptions) -> None:
     if o.diff and len(composed.documents) != 1:
         raise UsageError("--diff needs exactly one text: stdin, a single -f FILE, or the words with -s STYLE")
     request = call.request(composed)
+    warnings = call.check(composed)  # a reasoning level the model cannot take fails here, before any request
     if o.output:
         _check_output_path(o.output)
     policy = call.policy()
+    show_reasoning = call.shows_reasoning()
     backend = backend_for(call.endpoint())
     # In a pipe, --diff prints the diff instead of the answer; on a terminal, after it.
     silent = o.as_json or bool(o.output) or (o.diff and not stdout_is_terminal())
@@ -70,6 +72,18 @@ def run_once(o: RunOptions) -> None:
         spinner = Spinner(f"waiting for {KINDS[profile.provider].label} ({profile.name})").start()
         on_terminal = mode != render.SILENT and stdout_is_terminal()
         writer = SpinningWriter(writer, spinner, answer_on_terminal=on_terminal)
+    on_reasoning = None
+    if show_reasoning and not o.as_json:
+        from .reasoning_display import ReasoningDisplay
+
+        writer = display = ReasoningDisplay(writer, before_first=spinner.stop if spinner else None)
+        on_reasoning = display.reasoning
+    elif spinner is not None:
+        thought = [0]
+
+        def on_reasoning(text: str) -> None:
+            thought[0] += len(text)
+            spinner.detail = f" · thinking, {thought[0]:,} characters"
 
     def on_retry(err: E.ProviderError, wait: float, attempt: int) -> None:
         line = policy.describe(err, wait, attempt)
@@ -80,8 +94,9 @@ def run_once(o: RunOptions) -> None:
 
     try:
         answer = complete(backend, request, policy=policy, writer=writer,
-                          clean_source=composed.source if o.clean else None, on_retry=on_retry)
-        warnings = check_answer(answer, replaces_text=bool(o.output))
+                          clean_source=composed.source if o.clean else None, on_reasoning=on_reasoning,
+                          think_open=call.think_tags_open(), on_retry=on_retry)
+        warnings += check_answer(answer, replaces_text=bool(o.output))
     except E.AnswerError as err:
         if o.output:
             err.message += f"; {o.output} left unchanged"
@@ -95,7 +110,7 @@ def run_once(o: RunOptions) -> None:
     if o.output:
         _write_output(o.output, answer.text, o.files)
     if o.as_json:
-        write_stdout(json.dumps(answer.as_json(), ensure_ascii=False))
+        write_stdout(json.dumps(answer.as_json(with_reasoning=show_reasoning), ensure_ascii=False))
     if o.diff:
         _show_diff(composed.documents[0], answer.text)
     if o.show_usage:

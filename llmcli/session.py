@@ -23,6 +23,7 @@ from .providers.base import (
 )
 from .render import NullWriter, Writer
 from .retry import OnRetry, RetryPolicy, retrying
+from .thinking import split, strip_lone_close
 
 
 @dataclass
@@ -63,6 +64,7 @@ def complete(
     writer: Writer | None = None,
     clean_source: str | None = None,
     on_reasoning: Callable[[str], None] | None = None,
+    think_open: bool = False,
     replay: bool = False,
     on_retry: OnRetry | None = None,
     stop: threading.Event | None = None,
@@ -70,9 +72,14 @@ def complete(
 ) -> Answer:
     """Stream one answer into ``writer`` and return it whole.
 
-    ``clean_source``: the text that was sent; when given, a wrapper the model put
-    around the whole answer is taken off (:mod:`llmcli.clean`), while streaming and
-    in the returned text.  ``replay``: nothing fed to ``writer`` reaches anyone before
+    The model's thinking never becomes text: backends report their provider's
+    thinking fields as reasoning events, and a ``<think>`` block the model wrote into
+    the text itself is split off as it streams (:mod:`llmcli.thinking`; ``think_open``:
+    the profile's answers start inside one).  ``on_reasoning`` sees the thinking as it
+    arrives.  ``clean_source``: the text that was sent; when given, a wrapper the
+    model put around the whole answer is taken off (:mod:`llmcli.clean`), while
+    streaming and in the returned text, and so is a lone ``</think>`` whose opening
+    tag was in the prompt.  ``replay``: nothing fed to ``writer`` reaches anyone before
     the end (batch), so an answer that broke off may be asked for again; otherwise a
     retry is made only before the first word was shown.  ``before_attempt`` runs before
     every request is sent (batch: the rate limiter).
@@ -101,7 +108,7 @@ def complete(
         thoughts: list[str] = []
         usage: Usage | None = None
         done: Done | None = None
-        for event in backend.stream(request):
+        for event in split(backend.stream(request), opened=think_open):
             if isinstance(event, TextDelta):
                 parts.append(event.text)
                 if not replay:
@@ -109,7 +116,8 @@ def complete(
                     shown.feed(event.text)
             elif isinstance(event, ReasoningDelta):
                 thoughts.append(event.text)
-                if on_reasoning is not None:
+                if on_reasoning is not None and event.text:
+                    delivered = delivered or not replay  # shown thinking is not shown twice either
                     on_reasoning(event.text)
             elif isinstance(event, Usage):
                 usage = event
@@ -139,6 +147,9 @@ def complete(
     if clean_source:
         from .clean import clean_answer
 
+        text, late_thinking = strip_lone_close(text, source=clean_source)
+        if late_thinking:
+            thoughts.append(late_thinking)
         text = clean_answer(text, clean_source)
     return Answer(
         text=text,

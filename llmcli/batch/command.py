@@ -78,6 +78,12 @@ def run_batch(o: BatchOptions) -> int:
     from .publish import Publishing
     from .work import Connections, Settings
 
+    from ..inputs import Document
+
+    probe = call.compose([Document("<probe>", "<probe>")], instruction)
+    for profile in call.profiles:  # a reasoning level a model cannot take: now, not in every file
+        for warning in dict.fromkeys(call.check(probe, profile)):
+            status.warn(warning)
     connections = Connections(call, o.rpm)
     connections.get(call.profile)  # a missing key for the main profile is a config error now, not 400 failures
     workers = o.jobs or call.profile.concurrency or DEFAULT_CONCURRENCY

@@ -123,6 +123,7 @@ def summary(results: list[Result], total: int, seconds: float, *, quiet: bool, i
     counts = Counter(r.status for r in results)
     tokens_in = sum(r.tokens_in for r in results)
     tokens_out = sum(r.tokens_out for r in results)
+    tokens_reasoning = sum(r.tokens_reasoning for r in results)
     not_run = total - len(results)
     failed = [r for r in results if r.status == "failed"]
     if quiet:
@@ -137,7 +138,7 @@ def summary(results: list[Result], total: int, seconds: float, *, quiet: bool, i
     if counts["interrupted"] or not_run:
         rows.append(("not done (interrupted)", str(counts["interrupted"] + not_run)))
     rows += [
-        ("tokens in / out", f"{tokens_in} / {tokens_out}"),
+        ("tokens in / out", f"{tokens_in} / {tokens_out}" + (f" ({tokens_reasoning} reasoning)" if tokens_reasoning else "")),
         ("wall time", f"{seconds:.1f} s"),
     ]
     if stderr_is_terminal():

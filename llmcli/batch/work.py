@@ -39,12 +39,14 @@ class Result:
     chunks: int = 0
     profile: str = ""
     diff: str = ""
+    tokens_reasoning: int = 0  # of tokens_out
 
     def as_json(self) -> dict:
         return {
             "input": str(self.job.source), "output": str(self.job.target) if self.status == "done" else None,
             "status": self.status, "error": self.reason or None, "tokens_in": self.tokens_in,
-            "tokens_out": self.tokens_out, "seconds": round(self.seconds, 3), "attempts": self.attempts,
+            "tokens_out": self.tokens_out, "tokens_reasoning": self.tokens_reasoning,
+            "seconds": round(self.seconds, 3), "attempts": self.attempts,
             "chunks": self.chunks, "profile": self.profile or None,
         }
 
@@ -98,7 +100,12 @@ class Connections:
 class _Usage:
     tokens_in: int = 0
     tokens_out: int = 0
+    tokens_reasoning: int = 0
     attempts: int = 0
+
+    def result(self, job: Job, status: str, reason: str, plan: Layout, profile: Profile) -> Result:
+        return Result(job, status, reason, self.tokens_in, self.tokens_out, attempts=self.attempts,
+                      chunks=len(plan.units), profile=profile.name, tokens_reasoning=self.tokens_reasoning)
 
 
 def process(job: Job, s: Settings) -> Result:
@@ -134,13 +141,11 @@ def _process(job: Job, s: Settings) -> Result:
         try:
             new_text = _rewrite(job, plan, profile, s, usage)
         except E.Interrupted:
-            return Result(job, "interrupted", "interrupted", usage.tokens_in, usage.tokens_out,
-                          attempts=usage.attempts, chunks=len(plan.units), profile=profile.name)
+            return usage.result(job, "interrupted", "interrupted", plan, profile)
         except (E.LlmcliError, ValueError) as err:
             failures.append(_reason(err, profile))
             continue
-        result = Result(job, "done", "", usage.tokens_in, usage.tokens_out, attempts=usage.attempts,
-                        chunks=len(plan.units), profile=profile.name)
+        result = usage.result(job, "done", "", plan, profile)
         if index:
             result.reason = "via fallback after: " + "; ".join(failures)
         if s.diff:
@@ -156,8 +161,7 @@ def _process(job: Job, s: Settings) -> Result:
             where = exc.filename or job.target
             result.status, result.reason = "failed", f"cannot write {where}: {exc.strerror or exc}"
         return result
-    return Result(job, "failed", " ; then ".join(failures), usage.tokens_in, usage.tokens_out,
-                  attempts=usage.attempts, chunks=len(plan.units), profile=s.call.profiles[-1].name)
+    return usage.result(job, "failed", " ; then ".join(failures), plan, s.call.profiles[-1])
 
 
 def text_of(job: Job, data: bytes) -> tuple[str | None, str]:
@@ -199,10 +203,12 @@ def _rewrite(job: Job, plan: Layout, profile: Profile, s: Settings, usage: _Usag
         composed = s.call.compose([Document(str(job.source), unit.core)], s.instruction)
         request = s.call.request(composed, profile)
         answer = complete(backend, request, policy=policy, clean_source=unit.core if s.clean else None,
-                          replay=True, on_retry=on_retry, stop=s.stop, before_attempt=before_attempt)
+                          think_open=s.call.think_tags_open(profile), replay=True, on_retry=on_retry,
+                          stop=s.stop, before_attempt=before_attempt)
         if answer.usage:
             usage.tokens_in += answer.usage.input_tokens or 0
             usage.tokens_out += answer.usage.output_tokens or 0
+            usage.tokens_reasoning += answer.usage.reasoning_tokens or 0
         check_answer(answer, replaces_text=True, chunked=len(plan.units) > 1)
         answers.append(answer.text)
     return plan.assemble(answers)

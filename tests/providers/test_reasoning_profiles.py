@@ -96,12 +96,7 @@ def test_forced_open_template_through_the_sdk(fresh):
 @pytest.mark.parametrize("profile", list(CASES))
 def test_cli_json_text_is_the_answer_and_usage_has_reasoning_tokens(cli, config_file, fresh, profile, monkeypatch):
     case = CASES[profile]
-    if profile == "lmstudio":
-        # Inline tags reach the CLI's text only once the call layer applies llmcli.thinking (phase 2);
-        # LM Studio's separate field is what this level can check today.
-        reply = O.stream_reply(thinking=["The user", " wants a rewrite."], thinking_field="reasoning_content")
-    else:
-        reply = case.reply()
+    reply = case.reply()  # LM Studio's inline <think> is split by the call layer (llmcli.thinking)
     server = fresh[case.wire]
     config_file(f'[profiles.{profile}]\nbase_url = "{server.url}{case.prefix}"\n')
     if case.key_var:
@@ -111,6 +106,6 @@ def test_cli_json_text_is_the_answer_and_usage_has_reasoning_tokens(cli, config_
     assert result.code == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["text"] == case.answer
-    assert out["usage"]["reasoning_tokens"] == (None if profile == "lmstudio" else case.reasoning_tokens)
+    assert out["usage"]["reasoning_tokens"] == case.reasoning_tokens
     plain = cli("-p", profile, "Rewrite", input="some text")  # the default reply: no thinking
     assert plain.code == 0 and plain.stdout == case.answer + "\n"
