@@ -14,9 +14,9 @@ import contextlib
 import json
 import os
 import sqlite3
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from . import status
 from .errors import UsageError, one_line

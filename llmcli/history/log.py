@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..errors import remember_secret
 from . import faults
 from .cache import request_key, request_params
 from .ids import new_id
-from .records import ERROR, SINGLE, STATUSES, OK, Record, to_row
+from .records import ERROR, OK, SINGLE, STATUSES, Record, to_row
 from .store import BUSY_TIMEOUT, Store, default_path
 
 
@@ -46,7 +47,7 @@ class Log:
         self._broken = False
         self._lock = threading.Lock()
 
-    def __enter__(self) -> "Log":
+    def __enter__(self) -> Log:
         return self
 
     def __exit__(self, *exc: object) -> None:

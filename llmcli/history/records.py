@@ -78,7 +78,7 @@ class Record:
     messages_text: str | None = None  # the stored JSON when it was clipped (then ``messages`` is empty)
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "Record":
+    def from_row(cls, row: sqlite3.Row) -> Record:
         values = {key: row[key] for key in row.keys() if key in COLUMNS}
         clipped = _loads(values.get("clipped"), {})
         for name in _JSON_COLUMNS:

@@ -20,7 +20,7 @@ FTS5 gets its index the first time a build with it opens the file).
 from __future__ import annotations
 
 import sqlite3
-from typing import Callable
+from collections.abc import Callable
 
 SCHEMA_V1 = """
 CREATE TABLE records (
