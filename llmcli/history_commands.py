@@ -302,7 +302,7 @@ def repair(*, path: Path | None = None) -> None:
                         f"INSERT OR IGNORE INTO records ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
                         list(row.values()),
                     )
-    except OSError as exc:
+    except (OSError, sqlite3.Error) as exc:
         raise faults.error(exc, where) from None
     kept = (f"with the {len(rows)} record{'s' if len(rows) != 1 else ''} that could be read" if rows
             else "(no record could be read)")
