@@ -239,6 +239,84 @@ def config_example_cmd() -> None:
     config_example()
 
 
+# -- history and last (llmcli/history_commands.py) --------------------------------------
+
+history_app = typer.Typer(
+    rich_markup_mode=None, help="List, search, show and delete recorded calls.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(history_app, name="history")
+
+
+@app.command("last")
+def last_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print the whole record as JSON."),
+    diff: bool = typer.Option(False, "--diff", help="Show what the last answer changed in its input."),
+) -> None:
+    """Print the last answer again (no request is made)."""
+    from .history_commands import last
+
+    last(as_json=as_json, diff=diff)
+
+
+@history_app.callback(invoke_without_command=True)
+def history_cmd(
+    ctx: typer.Context,
+    limit: int = typer.Option(20, "--limit", "-n", min=0, metavar="N", help="Newest N records (0: all)."),
+    query: Optional[str] = typer.Option(None, "--query", "-q", metavar="TEXT", help="Only records whose instruction, input or answer contain every word."),
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Only records of this profile."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array of whole records."),
+) -> None:
+    """List recorded calls, newest first."""
+    if ctx.invoked_subcommand is None:
+        from .history_commands import list_history
+
+        list_history(limit=limit, query=query, profile=profile, as_json=as_json)
+
+
+@history_app.command("show")
+def history_show_cmd(
+    ids: List[str] = typer.Argument(..., metavar="ID...", help="Record ids ('last' for the last answer)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the record(s) as JSON."),
+) -> None:
+    """Print whole records, texts untruncated."""
+    from .history_commands import show
+
+    show(ids, as_json=as_json)
+
+
+@history_app.command("rm")
+def history_rm_cmd(ids: List[str] = typer.Argument(..., metavar="ID...", help="Record ids.")) -> None:
+    """Delete records."""
+    from .history_commands import rm
+
+    rm(ids)
+
+
+@history_app.command("clear")
+def history_clear_cmd(yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
+    """Delete every record (asks first on a terminal)."""
+    from .history_commands import clear
+
+    clear(yes=yes)
+
+
+@history_app.command("repair")
+def history_repair_cmd() -> None:
+    """Move a damaged history aside (never deleted) and start a new one with what can be read."""
+    from .history_commands import repair
+
+    repair()
+
+
+@history_app.command("path")
+def history_path_cmd() -> None:
+    """Print the history file's path."""
+    from .history_commands import show_path
+
+    show_path()
+
+
 # -- entry point ---------------------------------------------------------------------
 
 
