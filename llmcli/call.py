@@ -128,18 +128,26 @@ class Call:
         messages = presets.compose(self.style, docs, extra=instruction, variables=dict(self.values))
         return Composed(messages.system, messages.user, docs)
 
-    def request(self, composed: Composed, profile: C.Profile | None = None) -> Request:
-        """The fully resolved request for ``composed`` sent through ``profile`` (default: the main one)."""
+    def request(self, composed: Composed, profile: C.Profile | None = None,
+                prior: Sequence[tuple[str, str]] = ()) -> Request:
+        """The fully resolved request for ``composed`` sent through ``profile`` (default: the main one).
+
+        ``prior``: an earlier conversation this call continues (``-c``), as (role, text)
+        pairs, its system prompt first: sent before the new user message, its system
+        prompt used unless ``--system`` or a style gives one.
+        """
         from .prompt import DEFAULT_SYSTEM
 
         profile = profile or self.profile
+        prior_system = next((text for role, text in prior if role == "system"), None)
+        earlier = tuple(Message(role, text) for role, text in prior if role != "system")
         main = profile.name == self.profile.name
         f, style = self.flags, self.style
         model = (f.model or (style.model if style else None)) if main else None
         return Request(
-            messages=(Message("user", composed.user),),
+            messages=(*earlier, Message("user", composed.user)),
             model=model or profile.model,
-            system=_first(f.system, composed.system, profile.system, DEFAULT_SYSTEM),
+            system=_first(f.system, composed.system, prior_system, profile.system, DEFAULT_SYSTEM),
             temperature=_first(f.temperature, style.temperature if style else None, profile.temperature),
             max_tokens=_first(f.max_tokens, profile.max_tokens),
             reasoning=_first(f.reasoning, profile.reasoning, KINDS[profile.provider].reasoning),

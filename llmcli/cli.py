@@ -49,6 +49,8 @@ SYSTEM = typer.Option(None, "--system", metavar="TEXT", help="System prompt, ove
 RETRIES = typer.Option(None, "--retries", min=0, max=20, metavar="N", help="Retries of 429/5xx/timeouts (default: the profile's retries, else 2).")
 MAX_WAIT = typer.Option(None, "--max-wait", min=0.0, metavar="SECONDS", help="Longest wait before a retry, Retry-After included (default 60).")
 CLEAN = typer.Option(True, "--clean/--no-clean", help="Remove a fence or quotes the model wrapped around the whole answer.")
+CACHE = typer.Option(None, "--cache/--no-cache", help="Answer an identical earlier request from the history (default: the profile's cache).")
+NO_LOG = typer.Option(False, "--no-log", help="Do not record this call in the history.")
 REASONING = typer.Option(None, "--reasoning", metavar="LEVEL", help="Reasoning effort: off, low, medium, high, max (default: the profile's, else the model's).")
 VARIABLES = typer.Option(None, "--var", "-V", metavar="NAME=VALUE", help="Set a template variable; repeatable.")
 
@@ -96,13 +98,22 @@ def run(
     variables: Optional[List[str]] = VARIABLES,
     clean: bool = CLEAN,
     diff: bool = typer.Option(False, "--diff", help="Show what changed: coloured on a terminal, a unified diff in a pipe."),
+    continue_: bool = typer.Option(False, "--continue", "-c", help="Refine the last answer: the new words (or -s STYLE) continue its conversation."),
+    cid: Optional[str] = typer.Option(None, "--cid", metavar="ID", help="Continue from an older answer (an id from llmcli history)."),
+    cache: Optional[bool] = CACHE,
+    no_log: bool = NO_LOG,
 ) -> None:
     """Send the instruction and text to the model and stream the answer."""
-    from .commands import RunOptions, run_once
+    from .single import RunOptions, run_once
 
+    if continue_ and cid:
+        from .errors import UsageError
+
+        raise UsageError("-c continues the last conversation, --cid ID an older one: give one of them")
     run_once(RunOptions(
         call=_call_flags(locals()), words=words or [], files=files or [], output=output, as_json=as_json, raw=raw,
-        markdown=markdown, show_usage=usage, clean=clean, diff=diff,
+        markdown=markdown, show_usage=usage, clean=clean, diff=diff, no_log=no_log, cache=cache,
+        resume="last" if continue_ else cid,
     ))
 
 
@@ -143,6 +154,8 @@ def batch_cmd(
     diff: bool = typer.Option(False, "--diff", help="Print a unified diff per file instead of writing."),
     report: Optional[str] = typer.Option(None, "--report", metavar="FILE.jsonl", help="Write one JSON line per file."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only failures."),
+    cache: Optional[bool] = CACHE,
+    no_log: bool = NO_LOG,
 ) -> None:
     """Rewrite many files concurrently, safely and resumably."""
     from .batch.command import BatchOptions, run_batch
@@ -152,7 +165,7 @@ def batch_cmd(
         out=out, suffix=suffix, in_place=in_place, backup=not no_backup, backup_dir=backup_dir,
         instruction=instruction, jobs=jobs, rpm=rpm, max_input_chars=max_input_chars,
         markdown_safe=markdown_safe, clean=clean, force=force, dry_run=dry_run, diff=diff, report=report,
-        quiet=quiet,
+        quiet=quiet, cache=cache, no_log=no_log,
     ))
     if code:
         raise typer.Exit(code)

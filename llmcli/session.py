@@ -40,6 +40,7 @@ class Answer:
     seconds: float
     attempts: int = 1
     reasoning: str = ""
+    cached: bool = False  # answered from the history (--cache): no request made
 
     def as_json(self, *, with_reasoning: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -50,6 +51,7 @@ class Answer:
             "usage": (self.usage or Usage()).as_dict(),
             "finish_reason": self.finish_reason,
             "seconds": round(self.seconds, 3),
+            "cached": self.cached,
         }
         if with_reasoning:
             out["reasoning"] = self.reasoning
@@ -163,6 +165,13 @@ def complete(
         attempts=attempts,
         reasoning="".join(thoughts),
     )
+
+
+def cached_answer(record: Any, endpoint: Any) -> Answer:
+    """An answer taken from the history (``--cache``): shown and written as a fresh one, no request made."""
+    return Answer(text=record.answer, profile=endpoint.profile, provider=endpoint.kind,
+                  model=record.served_model or record.model, usage=None, finish_reason=record.finish_reason,
+                  ending=COMPLETE, seconds=0.0, attempts=0, reasoning=record.reasoning or "", cached=True)
 
 
 def check_answer(answer: Answer, *, replaces_text: bool, chunked: bool = False) -> list[str]:

@@ -122,6 +122,8 @@ def test_interrupted_stream_is_recorded_with_what_arrived(fake_profile):
     """A real stream through the call path, stopped by Ctrl-C after two pieces: status interrupted, the two pieces kept."""
     from llmcli import errors as E
     from llmcli.render import NullWriter
+    from llmcli.providers import backend_for
+    from llmcli.retry import RetryPolicy
     from llmcli.session import complete
 
     fake_profile.enqueue(stream_reply(["Hello", " there", " and", " more"], pause=0.05))
@@ -138,7 +140,7 @@ def test_interrupted_stream_is_recorded_with_what_arrived(fake_profile):
     ep = endpoint(base_url=f"{fake_profile.url}/v1")
     req = request()
     with pytest.raises(E.Interrupted):
-        complete(ep, req, retries=0, writer=capture)
+        complete(backend_for(ep), req, policy=RetryPolicy(0), writer=capture)
     assert history.record(endpoint=ep, request=req, status="interrupted", answer=capture.text) is not None
     [r] = read_all()
     assert r.status == "interrupted" and r.answer.startswith("Hello there")
@@ -147,13 +149,15 @@ def test_interrupted_stream_is_recorded_with_what_arrived(fake_profile):
 def test_cut_stream_is_recorded_as_an_error_with_what_arrived(fake_profile):
     from llmcli import errors as E
     from llmcli.render import NullWriter
+    from llmcli.providers import backend_for
+    from llmcli.retry import RetryPolicy
     from llmcli.session import complete
 
     fake_profile.enqueue(stream_reply(["Half", " an"], tail=[*sse([chunk(" answer")]), Cut()]))
     capture = history.Capture(NullWriter())
     ep = endpoint(base_url=f"{fake_profile.url}/v1")
     with pytest.raises(E.ProviderError) as caught:
-        complete(ep, request(), retries=0, writer=capture)
+        complete(backend_for(ep), request(), policy=RetryPolicy(0), writer=capture)
     history.record(endpoint=ep, request=request(), status="error", error=caught.value, answer=capture.text)
     [r] = read_all()
     assert r.status == "error" and r.answer == "Half an answer" and r.error
@@ -306,6 +310,7 @@ UNWRITABLE = """
 import os, sys
 from llmcli import history
 from llmcli.history import log, store
+import llmcli.keys  # noqa: F401  (imported before the uid drop: nobody may not read the venv)
 from tests.history_util import sample
 store.default_path()
 kwargs = sample()
@@ -427,6 +432,8 @@ def test_resume_last_gives_the_previous_exchange():
 def test_continuing_sends_the_previous_exchange_and_chains_the_records(fake_profile):
     """The lead's -c in miniature: resume, send history + new words through the real call path, record."""
     from llmcli.providers.base import Message, Request
+    from llmcli.providers import backend_for
+    from llmcli.retry import RetryPolicy
     from llmcli.session import complete
 
     first = history.record(**sample(1))
@@ -435,7 +442,7 @@ def test_continuing_sends_the_previous_exchange_and_chains_the_records(fake_prof
     sent = tuple(Message(role, c) for role, c in resumed.messages if role != "system") + (Message("user", "make it shorter"),)
     req = Request(messages=sent, model=resumed.model, system=system)
     ep = endpoint(base_url=f"{fake_profile.url}/v1")
-    answer = complete(ep, req, retries=0)
+    answer = complete(backend_for(ep), req, policy=RetryPolicy(0))
     second = history.record(endpoint=ep, request=req, result=answer, instruction="make it shorter",
                             conversation_id=resumed.conversation_id, parent_id=resumed.parent_id)
     assert fake_profile.last.json["messages"] == [

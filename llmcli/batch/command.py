@@ -48,6 +48,8 @@ class BatchOptions:
     diff: bool = False
     report: str | None = None
     quiet: bool = False
+    no_log: bool = False
+    cache: bool | None = None  # None: the profile's `cache`
 
 
 def run_batch(o: BatchOptions) -> int:
@@ -90,7 +92,11 @@ def run_batch(o: BatchOptions) -> int:
     from .progress import make_display, summary
 
     display = make_display(len(jobs), quiet=o.quiet, stdout_busy=o.diff and stdout_is_terminal())
+    from .. import history
+
+    log = history.Log(enabled=history.enabled(call.config, o.no_log))
     settings = Settings(
+        log=log, cache=bool(o.cache if o.cache is not None else call.profile.cache),
         call=call, instruction=instruction, max_chars=max_chars, markdown_safe=o.markdown_safe, clean=o.clean,
         job_id=settings_id, force=o.force, diff=o.diff, journal=journal,
         publishing=Publishing(journal, settings_id, o.backup, Path(o.backup_dir) if o.backup_dir else None),
@@ -120,6 +126,7 @@ def run_batch(o: BatchOptions) -> int:
             report.close()
         if journal is not None:
             journal.close()
+        log.close()
     summary(results, len(jobs), time.monotonic() - started, quiet=o.quiet, interrupted=interrupted)
     if interrupted:
         from ..signals import interrupted_exit_code

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import errors as E
 from ..config import Profile
@@ -40,6 +40,7 @@ class Result:
     profile: str = ""
     diff: str = ""
     tokens_reasoning: int = 0  # of tokens_out
+    cached: bool = False  # every unit answered from the history (--cache): no request, no tokens
 
     def as_json(self) -> dict:
         return {
@@ -47,7 +48,7 @@ class Result:
             "status": self.status, "error": self.reason or None, "tokens_in": self.tokens_in,
             "tokens_out": self.tokens_out, "tokens_reasoning": self.tokens_reasoning,
             "seconds": round(self.seconds, 3), "attempts": self.attempts,
-            "chunks": self.chunks, "profile": self.profile or None,
+            "chunks": self.chunks, "profile": self.profile or None, "cached": self.cached,
         }
 
 
@@ -65,6 +66,8 @@ class Settings:
     diff: bool
     publishing: Publishing
     journal: Journal | None
+    log: Any  # llmcli.history.Log, or None: nothing recorded, nothing cached
+    cache: bool  # --cache / the profile's cache
     stop: threading.Event
     connections: "Connections"
     on_retry: Callable[[Job, str], None] | None = None  # (job, the retry's status line)
@@ -102,10 +105,19 @@ class _Usage:
     tokens_out: int = 0
     tokens_reasoning: int = 0
     attempts: int = 0
+    cached: int = 0  # units answered from the history
+    all_cached: bool = False
+
+    def add(self, answer) -> None:
+        if answer.usage:
+            self.tokens_in += answer.usage.input_tokens or 0
+            self.tokens_out += answer.usage.output_tokens or 0
+            self.tokens_reasoning += answer.usage.reasoning_tokens or 0
 
     def result(self, job: Job, status: str, reason: str, plan: Layout, profile: Profile) -> Result:
         return Result(job, status, reason, self.tokens_in, self.tokens_out, attempts=self.attempts,
-                      chunks=len(plan.units), profile=profile.name, tokens_reasoning=self.tokens_reasoning)
+                      chunks=len(plan.units), profile=profile.name, tokens_reasoning=self.tokens_reasoning,
+                      cached=self.all_cached)
 
 
 def process(job: Job, s: Settings) -> Result:
@@ -184,7 +196,8 @@ def _reason(err: BaseException, profile: Profile) -> str:
 
 def _rewrite(job: Job, plan: Layout, profile: Profile, s: Settings, usage: _Usage) -> str:
     """Each unit through ``profile``; the file's new text, or an error (nothing is written then)."""
-    from ..session import check_answer, complete
+    from ..history import new_id, request_key
+    from ..session import cached_answer, check_answer, complete
 
     backend, limiter = s.connections.get(profile)
     policy = s.call.policy(profile)
@@ -199,16 +212,36 @@ def _rewrite(job: Job, plan: Layout, profile: Profile, s: Settings, usage: _Usag
             limiter.acquire(s.stop)
 
     answers = []
-    for unit in plan.units:
+    chunked = len(plan.units) > 1
+    conversation = new_id() if chunked else None  # a file's chunks are one conversation
+    for number, unit in enumerate(plan.units, 1):
         composed = s.call.compose([Document(str(job.source), unit.core)], s.instruction)
         request = s.call.request(composed, profile)
-        answer = complete(backend, request, policy=policy, clean_source=unit.core if s.clean else None,
-                          think_open=s.call.think_tags_open(profile), replay=True, on_retry=on_retry,
-                          stop=s.stop, before_attempt=before_attempt)
-        if answer.usage:
-            usage.tokens_in += answer.usage.input_tokens or 0
-            usage.tokens_out += answer.usage.output_tokens or 0
-            usage.tokens_reasoning += answer.usage.reasoning_tokens or 0
-        check_answer(answer, replaces_text=True, chunked=len(plan.units) > 1)
+        fields = {
+            "endpoint": backend.endpoint, "request": request, "mode": "batch",
+            "source": f"{job.source}#chunk {number}" if chunked else str(job.source),
+            "style": s.call.style.name if s.call.style else None, "variables": dict(s.call.values) or None,
+            "instruction": s.instruction or None, "input_text": unit.core, "conversation_id": conversation,
+        }
+        hit = s.log.lookup(request_key(backend.endpoint.kind, backend.endpoint.base_url, request)) \
+            if s.cache and s.log is not None else None
+        if hit is not None:
+            answer = cached_answer(hit, backend.endpoint)
+            usage.cached += 1
+        else:
+            try:
+                answer = complete(backend, request, policy=policy, clean_source=unit.core if s.clean else None,
+                                  think_open=s.call.think_tags_open(profile), replay=True, on_retry=on_retry,
+                                  stop=s.stop, before_attempt=before_attempt)
+            except (E.ProviderError, E.Interrupted) as err:
+                if s.log is not None:
+                    how = "interrupted" if isinstance(err, E.Interrupted) else "error"
+                    s.log.record(status=how, error=err, **fields)
+                raise
+            usage.add(answer)
+        if s.log is not None:
+            s.log.record(result=answer, cached=answer.cached, **fields)  # before the check: a paid answer is kept
+        check_answer(answer, replaces_text=True, chunked=chunked)
         answers.append(answer.text)
+    usage.all_cached = usage.cached == len(plan.units)
     return plan.assemble(answers)

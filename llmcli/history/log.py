@@ -164,9 +164,12 @@ class Log:
     def _values(**given: Any) -> dict[str, Any]:
         endpoint, request, result = given["endpoint"], given["request"], given["result"]
         if endpoint is not None:
+            from ..keys import looks_secret
+
             remember_secret(getattr(endpoint, "api_key", None))
-            for value in (getattr(endpoint, "headers", None) or {}).values():
-                remember_secret(value)
+            for name, value in (getattr(endpoint, "headers", None) or {}).items():
+                if looks_secret(name, value):  # not every header: OpenRouter's X-Title is "llmcli"
+                    remember_secret(value)
 
         def first(name: str, *sources: tuple[Any, str]) -> Any:
             if given.get(name) is not None:
