@@ -48,6 +48,9 @@ def isolated_env(tmp_path, monkeypatch):
     from llmcli import errors
 
     errors._SECRETS.clear()  # remembered secrets are per process: one test's keys must not mask another's words
+    from llmcli.history import faults
+
+    faults.reset_warning()  # the history warns once per process: every test is a process of its own
 
 
 def _assert_no_key_in_data_dir(data_dir: Path) -> None:

@@ -147,7 +147,9 @@ class FakeServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        # A backlog for batch tests at -j 32 (the default 5 resets connections under load).
+        _Server = type("_Server", (ThreadingHTTPServer,), {"request_queue_size": 128})
+        self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
