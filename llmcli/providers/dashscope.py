@@ -32,11 +32,13 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from .. import errors as E
-from . import KINDS
+from . import KINDS, bodies
 from .base import Done, Event, Request, TextDelta, Usage, ending_of
-from .common import SDKBackend, chat_messages, header_retry_after, quiet_logger
+from .common import SDKBackend, chat_messages, header_retry_after, provider_message, quiet_logger
 
 MODELS_URL = "https://help.aliyun.com/zh/model-studio/models"
+# The code the SDK gives an error whose body (or stream event) was not JSON.
+_SDK_UNKNOWN = "Unknown"
 
 
 class Backend(SDKBackend):
@@ -68,8 +70,15 @@ class Backend(SDKBackend):
         message = item.get("message") or ""
         if not isinstance(message, str):  # the SDK passes unparsed SSE lines as a list
             message = " ".join(str(m) for m in message if m)
-        text = f"{code}: {message}" if code and message else (message or code)
         headers = {str(k).lower(): v for k, v in (item.get("headers") or {}).items()}
+        if code == _SDK_UNKNOWN:
+            # The SDK's code for a body (or an event) it could not parse; ``message`` is that text.
+            if "text/event-stream" in str(headers.get("content-type", "")):
+                # An event of a 200 stream that is not JSON (the SDK calls it a 400): the server's fault.
+                return self.errors.bad_response(f"data that is not JSON: {bodies.describe(message)}")
+            code = ""
+            message = provider_message(message)
+        text = f"{code}: {message}" if code and message else (message or code)
         retry_after = header_retry_after(headers)
         if started:
             # Words already reached the user: report it as a broken stream
