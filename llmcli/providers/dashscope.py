@@ -77,8 +77,8 @@ class Backend(SDKBackend):
                 # An event of a 200 stream that is not JSON (the SDK calls it a 400): the server's fault.
                 return self.errors.bad_response(f"data that is not JSON: {bodies.describe(message)}")
             code = ""
-            message = provider_message(message)
-        text = f"{code}: {message}" if code and message else (message or code)
+        message = provider_message(message)  # one short line; an HTML page summarised
+        text = bodies.clip(f"{code}: {message}" if code and message else (message or code))
         retry_after = header_retry_after(headers)
         if started:
             # Words already reached the user: report it as a broken stream
