@@ -7,6 +7,11 @@ prefix, a file's own directory), so ``--out DIR`` mirrors the tree under that
 root.  Everything the plan can check without reading file contents is checked
 here, before any call: exactly one output mode, two inputs writing one output,
 an output that is also an input, a path that does not exist.
+
+File names are bytes on POSIX and need not be UTF-8.  They are carried as
+Python carries them (``str`` with ``surrogateescape``, so the bytes come back
+exactly: :func:`split_paths`), and shown through :func:`display_name`, which
+any stream can print.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ import fnmatch
 import glob
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, Union
 
 from ..errors import UsageError
 
@@ -30,7 +36,7 @@ MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd", ".mdx"}
 class Job:
     source: Path  # the input file
     target: Path  # where its rewrite goes (== source for --in-place)
-    shown: str  # the input as the user will recognise it in progress lines
+    shown: str  # the input as the user will recognise it in progress lines (display_name: printable)
 
     @property
     def is_markdown(self) -> bool:
@@ -103,7 +109,7 @@ def plan(
         if key in targets:
             raise UsageError(f"{targets[key]} and {file} would both be written to {target}")
         targets[key] = file
-        jobs.append(Job(file, target, str(file)))
+        jobs.append(Job(file, target, display_name(file)))
     sources = {j.source.resolve() for j in jobs}
     if mode.out_dir is not None or mode.suffix is not None:
         for job in jobs:
@@ -112,6 +118,60 @@ def plan(
     if not jobs:
         raise UsageError("no input files left after --include/--exclude")
     return jobs
+
+
+def split_paths(data: bytes) -> list[str]:
+    """The names in a ``--from`` list: one per line, split at ``\\n`` (and ``\\r\\n``) only.
+
+    Not ``str.splitlines``, which also splits at U+2028, U+0085, form feeds…
+    that a file name may hold.  Bytes that are not UTF-8 are kept
+    (``surrogateescape``: ``os.fsencode`` gives them back), as the file
+    system has them.  Empty lines are dropped.
+    """
+    names = []
+    for line in data.split(b"\n"):
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if line:
+            names.append(os.fsdecode(line))
+    return names
+
+
+# Characters a name may hold that would break or fake a line when printed:
+# controls (a line break, ESC), line/paragraph separators, bidi overrides.
+_UNPRINTABLE_CATEGORIES = {"Cc", "Cs", "Zl", "Zp"}
+_BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+
+
+def display_name(path: Union[str, bytes, "os.PathLike[str]"]) -> str:
+    """A file name as a progress line, a report or a message shows it: printable, on one line, in UTF-8.
+
+    A name that is plain text is returned as is.  Otherwise each byte that is
+    not UTF-8 is shown as ``\\xNN``, a control character as ``\\n``, ``\\t``,
+    ``\\x1b``…, a separator or bidi control as ``\\uNNNN``, and a backslash as
+    ``\\\\`` (so the escapes read unambiguously), as Python's ``repr`` would.
+    For the name itself (to open the file, in a diff header) use the path.
+    """
+    text = os.fsdecode(path) if isinstance(path, bytes) else os.fspath(path)
+    if not any(_unprintable(ch) for ch in text):
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte surrogateescape kept
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif _unprintable(ch):
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _unprintable(ch: str) -> bool:
+    return unicodedata.category(ch) in _UNPRINTABLE_CATEGORIES or ch in _BIDI_CONTROLS
 
 
 def _expand(arg: str, include: Sequence[str], *, from_list: bool = False) -> list[tuple[Path, Path]]:
