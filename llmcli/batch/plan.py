@@ -20,12 +20,12 @@ import fnmatch
 import glob
 import os
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence, Union
+from typing import Iterable, Sequence
 
 from ..errors import UsageError
+from ..names import display_name
 
 GLOB_CHARS = set("*?[")
 _BACKUP = re.compile(r"\.bak(\.\d+)?$")
@@ -135,43 +135,6 @@ def split_paths(data: bytes) -> list[str]:
         if line:
             names.append(os.fsdecode(line))
     return names
-
-
-# Characters a name may hold that would break or fake a line when printed:
-# controls (a line break, ESC), line/paragraph separators, bidi overrides.
-_UNPRINTABLE_CATEGORIES = {"Cc", "Cs", "Zl", "Zp"}
-_BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
-
-
-def display_name(path: Union[str, bytes, "os.PathLike[str]"]) -> str:
-    """A file name as a progress line, a report or a message shows it: printable, on one line, in UTF-8.
-
-    A name that is plain text is returned as is.  Otherwise each byte that is
-    not UTF-8 is shown as ``\\xNN``, a control character as ``\\n``, ``\\t``,
-    ``\\x1b``…, a separator or bidi control as ``\\uNNNN``, and a backslash as
-    ``\\\\`` (so the escapes read unambiguously), as Python's ``repr`` would.
-    For the name itself (to open the file, in a diff header) use the path.
-    """
-    text = os.fsdecode(path) if isinstance(path, bytes) else os.fspath(path)
-    if not any(_unprintable(ch) for ch in text):
-        return text
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif 0xDC80 <= code <= 0xDCFF:  # a byte surrogateescape kept
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif _unprintable(ch):
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def _unprintable(ch: str) -> bool:
-    return unicodedata.category(ch) in _UNPRINTABLE_CATEGORIES or ch in _BIDI_CONTROLS
 
 
 def _expand(arg: str, include: Sequence[str], *, from_list: bool = False) -> list[tuple[Path, Path]]:

@@ -177,7 +177,15 @@ class Errors:
         return self.make(E.IncompleteAnswer, "the connection closed in the middle of the answer")
 
     def unsendable(self, exc: BaseException | None = None) -> E.ProviderError:
-        """The HTTP stack refused to send the request: a header value (the key, a profile header) is not valid HTTP."""
+        """The HTTP stack refused to send the request: a header value (the key, a profile header) is not valid HTTP.
+
+        Or, for a UnicodeEncodeError in UTF-8, the body: text that is no valid
+        Unicode (a lone surrogate) cannot be sent as JSON.  The value itself is
+        never quoted: it may be the key.
+        """
+        if isinstance(exc, UnicodeEncodeError) and exc.encoding.replace("-", "").lower().startswith("utf"):
+            return self.make(E.ProviderError, "the request could not be encoded: it holds text that is not valid "
+                                              "Unicode (a file name that is not UTF-8?)")
         err = self.make(E.ProviderError, "the request could not be sent: a header value is not valid in HTTP "
                                          "(a line break or a non-ASCII character in the API key or a profile header?)")
         err.hint = "check the profile's API key and headers"

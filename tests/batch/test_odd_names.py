@@ -192,3 +192,26 @@ def test_unified_headers_apply_with_patch(tmp_path, name):
 def test_plain_names_keep_plain_headers():
     assert unified("a\n", "b\n", "notes.txt", "notes.txt").startswith("--- notes.txt\n+++ notes.txt\n")
     assert header_name("naïve.txt") == "naïve.txt"
+
+
+def test_single_mode_with_several_files_one_not_utf8(cli, batch_env):
+    server, rw, work = batch_env
+    _make(work, LATIN1, "first\n")
+    _make(work, b"other.txt", "second\n")
+    result = cli("-f", os.fsdecode(LATIN1), "-f", "other.txt", "Merge these")
+    assert result.code == 0, result.stderr
+    user = server.last.json["messages"][-1]["content"]
+    assert '<file name="caf\\xe9.txt">\nfirst\n</file>' in user
+
+
+def test_text_that_cannot_be_encoded_is_not_blamed_on_a_header():
+    from llmcli import errors as E
+    from llmcli.providers.base import Endpoint
+    from llmcli.providers.common import Errors
+
+    errors = Errors(Endpoint(profile="p", kind="openai-compatible", base_url="http://127.0.0.1:9/v1"))
+    body = errors.unsendable(UnicodeEncodeError("utf-8", "caf\udce9", 3, 4, "surrogates not allowed"))
+    header = errors.unsendable(UnicodeEncodeError("ascii", "sk-é", 3, 4, "ordinal not in range(128)"))
+    assert "not valid Unicode" in str(body) and "header" not in str(body)
+    assert "header value" in str(header) and "é" not in str(header)
+    assert not body.retryable and not header.retryable and isinstance(body, E.ProviderError)

@@ -163,6 +163,17 @@ def test_a_key_quoted_by_the_server_is_masked(stack, srv):
     assert "invalid key ********" in str(err)
 
 
+def test_a_secret_profile_header_quoted_by_the_server_is_masked(stack, srv):
+    token = "hdr-token-secret-5150"
+    body = {"error": {"message": f"bad token {token}", "code": 400, "status": "INVALID_ARGUMENT"},
+            "message": f"bad token {token}", "code": "InvalidParameter", "object": "error"}
+    srv.enqueue(Reply(400, {"Content-Type": "application/json"}, json.dumps(body)))
+    err, _ = stack.failing(srv.url, headers={"X-Gateway-Token": token, "X-Title": "llmcli tests"})
+    assert token not in str(err) and "bad token ********" in str(err)
+    assert srv.last.headers["x-gateway-token"] == token  # sent as configured
+    assert E.scrub("llmcli tests") == "llmcli tests"  # a header that is no secret is not remembered as one
+
+
 def test_a_key_with_a_line_break_is_never_quoted(stack, srv):
     # httpx/requests refuse the header and quote it in their exception ("Illegal header value b'Bearer sk-…'").
     key = "sk-first-line-0815\nsecond-line-4242"
