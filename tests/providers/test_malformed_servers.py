@@ -12,6 +12,7 @@ retryable.
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -93,6 +94,16 @@ def test_bytes_that_are_not_utf8(stack, srv):
         return
     err, _ = stack.failing(srv.url)
     assert_short_bad_response(err, stack, "not UTF-8 (byte 0xff)")
+
+
+def test_slow_answer_comes_whole_and_in_pieces(stack, srv):
+    # The fake the race tests use (an edit during a request, Ctrl-C mid-answer): slow, but a good answer.
+    srv.enqueue(M.slow_answer(stack.fake, pause=0.1))
+    started = time.monotonic()
+    seen = events(stack, srv.url)
+    assert time.monotonic() - started >= 0.3  # three pauses between four pieces (a lower bound holds under load)
+    assert "".join(e.text for e in seen if isinstance(e, TextDelta)) == stack.text
+    assert seen[-1].ending == "complete"
 
 
 # -- a body that is not the API's ---------------------------------------------------------
