@@ -329,5 +329,7 @@ def test_rpm_spaces_requests_across_workers(cli, batch_env):
     assert cli("batch", "d", "-s", "fix", "--out", "o", "-j", "5", "--rpm", "600", "-q").code == 0
     starts = sorted(r.at for r in server.requests)
     # 600 per minute = one slot every 0.1 s whatever -j says: 5 requests span at least 4 slots
-    # (less a little for the time between taking a slot and the request reaching the server)
-    assert len(starts) == 5 and starts[-1] - starts[0] >= 0.35
+    # (less the time between taking a slot and the request reaching the server: the first
+    # workers also wait for the one SDK client to be built, which on a loaded machine takes
+    # ~0.1 s and bunches the first two or three).  Without --rpm they all start within ms.
+    assert len(starts) == 5 and starts[-1] - starts[0] >= 0.2
