@@ -354,28 +354,32 @@ def main(argv: Optional[List[str]] = None) -> int:
         return E.EXIT_USAGE
     except click_exc.ClickException as exc:
         # Click's three-line usage block, folded into our one-line error format.
-        _report(f"{exc.format_message()} (see 'llmcli --help')")
+        hint = command.text_hint() if isinstance(exc, click_exc.NoSuchOption) else ""
+        _report(f"{exc.format_message()} ({hint or 'see ' + repr('llmcli --help')})")
         return E.EXIT_USAGE
     except (typer_exc.Abort, KeyboardInterrupt, E.Interrupted):
         _report(signals.interrupted_word())
         return signals.interrupted_exit_code()
-    except (E.StdoutClosed, BrokenPipeError):
+    except (E.StdoutClosed, BrokenPipeError) as exc:
         from .terminal import silence_stdout
 
         silence_stdout()
+        if isinstance(exc, E.StdoutClosed) and str(exc):
+            _report(str(exc))  # stdout closed from the start (>&-): say so; a vanished reader needs no word
         return E.EXIT_BROKEN_PIPE
     except E.LlmcliError as exc:
         if GLOBALS.debug:
-            import traceback
-
-            traceback.print_exc()
+            _print_traceback()
         if str(exc):
             _report(str(exc))
         return exc.exit_code
     except Exception as exc:  # a bug, not a user mistake
         if GLOBALS.debug:
-            raise
-        _report(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+            _print_traceback()
+        detail = " ".join(E.scrub(f"{type(exc).__name__}: {exc}").split())
+        if len(detail) > 300:
+            detail = detail[:299] + "…"
+        _report(f"internal error: {detail} (run with --debug for the traceback)")
         return E.EXIT_INTERNAL
 
 
@@ -385,8 +389,24 @@ def _report(message: str) -> None:
     error(message)
 
 
+def _print_traceback() -> None:
+    """--debug: the traceback on stderr, with every secret llmcli holds masked (an exception may quote a key)."""
+    import traceback
+
+    from .errors import scrub
+
+    try:
+        sys.stderr.write(scrub(traceback.format_exc()))
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
 def entry() -> None:
     """Console-script entry point."""
+    from .terminal import guard_closed_streams
+
+    guard_closed_streams()  # `llmcli … >&-` / `<&-`: stand-ins, before anything can print or read
     code = main()
     try:
         sys.stdout.flush()

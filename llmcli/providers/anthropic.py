@@ -75,6 +75,8 @@ class Backend(SDKBackend):
             max_retries=0,  # retries are ours (llmcli.retry); the SDK would honour any Retry-After
             timeout=anthropic.Timeout(e.timeout, connect=min(10.0, e.timeout)),
             default_headers=e.headers or None,
+            # The SDK's own client defaults, plus the hook that refuses an HTML page or an empty body.
+            http_client=anthropic.DefaultHttpxClient(event_hooks=self.errors.http_hooks()),
             **options,
         )
 

@@ -48,15 +48,17 @@ import re
 from typing import Any, Generator, Iterator
 
 from .. import errors as E
-from . import KINDS
+from . import KINDS, bodies
 from .base import Done, Endpoint, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
-from .common import SDKBackend, chat_messages, header_retry_after, quiet_logger
+from .common import SDKBackend, chat_messages, header_retry_after, provider_message, quiet_logger
 from .reasoning import explain, prepare, setting
 
 MODELS_URL = "https://help.aliyun.com/zh/model-studio/models"
 TEXT, MULTIMODAL = "text-generation", "multimodal-generation"
 # Models served on the multimodal path only: Qwen3.5 and later, VL / omni models, QVQ.
 _MULTIMODAL_MODELS = re.compile(r"^(qwen3\.([5-9]|\d\d)|qwen[4-9]|qvq)|-vl\b|omni", re.IGNORECASE)
+# The code the SDK gives an error whose body (or stream event) was not JSON.
+_SDK_UNKNOWN = "Unknown"
 
 
 class Backend(SDKBackend):
@@ -92,8 +94,15 @@ class Backend(SDKBackend):
         message = item.get("message") or ""
         if not isinstance(message, str):  # the SDK passes unparsed SSE lines as a list
             message = " ".join(str(m) for m in message if m)
-        text = f"{code}: {message}" if code and message else (message or code)
         headers = {str(k).lower(): v for k, v in (item.get("headers") or {}).items()}
+        if code == _SDK_UNKNOWN:
+            # The SDK's code for a body (or an event) it could not parse; ``message`` is that text.
+            if "text/event-stream" in str(headers.get("content-type", "")):
+                # An event of a 200 stream that is not JSON (the SDK calls it a 400): the server's fault.
+                return self.errors.bad_response(f"data that is not JSON: {bodies.describe(message)}")
+            code = ""
+        message = provider_message(message)  # one short line; an HTML page summarised
+        text = bodies.clip(f"{code}: {message}" if code and message else (message or code))
         retry_after = header_retry_after(headers)
         if started:
             # Words already reached the user: report it as a broken stream

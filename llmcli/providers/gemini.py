@@ -32,7 +32,7 @@ import re
 from typing import Any, Iterator
 
 from .. import errors as E
-from . import KINDS
+from . import KINDS, bodies
 from .base import Done, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend, header_retry_after, provider_message, quiet_logger
 from .reasoning import explain, prepare, setting
@@ -73,6 +73,8 @@ class Backend(SDKBackend):
                 timeout=max(1, int(e.timeout * 1000)),  # milliseconds
                 headers=e.headers or None,
                 # retry_options stays None: the SDK then makes exactly one attempt.
+                # The hook refuses an HTML page or an empty body before the SDK parses it.
+                client_args={"event_hooks": self.errors.http_hooks()},
             ),
         )
 
@@ -92,7 +94,8 @@ class Backend(SDKBackend):
 
     def _api_error(self, exc: Any) -> E.ProviderError:
         details = getattr(exc, "details", None)
-        message = getattr(exc, "message", None) or provider_message(details) or ""
+        # (A body that is not JSON is kept as {"message": its text}: an HTML page is summarised.)
+        message = provider_message(details, fallback=getattr(exc, "message", None) or "")
         if not message and getattr(exc, "status", None):
             message = str(exc.status)
         response = getattr(exc, "response", None)
@@ -107,8 +110,10 @@ class Backend(SDKBackend):
         return self.errors.status(status, message, retry_after)
 
     def _unparseable(self, exc: Any) -> E.ProviderError:
-        text = " ".join(str(exc).split())
-        return self.errors.make(E.StreamError, text[:200] or "the server sent an answer that is not JSON")
+        # "Failed to parse response as JSON. Raw response: <the line>": the server's fault, said in one line.
+        raw = str(exc).partition("Raw response:")[2].strip()
+        return self.errors.bad_response(f"data that is not JSON: {bodies.describe(raw)}" if raw else
+                                        "an answer that is not JSON")
 
     # -- the protocol -------------------------------------------------------
 

@@ -31,7 +31,7 @@ import sys
 from typing import Any, Iterator
 
 from .. import errors as E
-from . import KINDS
+from . import KINDS, bodies
 from .base import Done, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend, chat_messages, header_retry_after, provider_message, quiet_logger
 from .reasoning import explain, prepare, setting
@@ -43,11 +43,14 @@ class Backend(SDKBackend):
     # -- SDK plumbing -------------------------------------------------------
 
     def make_client(self) -> Any:
+        import httpx2
         from mistralai.client import Mistral
 
         e = self.endpoint
         client = Mistral(
             api_key=e.api_key,
+            # As the SDK would make it, plus the hook that refuses an HTML page or an empty body.
+            client=httpx2.Client(follow_redirects=True, event_hooks=self.errors.http_hooks()),
             server_url=_server_url(e.base_url or KINDS[e.kind].base_url),
             timeout_ms=int(e.timeout * 1000),
             # No retry_config: the SDK then makes exactly one attempt;
@@ -87,8 +90,10 @@ class Backend(SDKBackend):
         if not message:
             message = _short_body(exc.body)
         if status is not None and status < 400:
-            # A 2xx the SDK could not use (e.g. not text/event-stream).
-            return self.errors.make(E.ProviderError, f"unexpected response: {_one_line(str(exc))[:200]}")
+            # A 2xx the SDK could not use (e.g. JSON, not text/event-stream): say what came, briefly.
+            headers = getattr(exc, "headers", None) or {}
+            kind = headers.get("content-type") or "no Content-Type"
+            return self.errors.bad_response(f"{bodies.describe(exc.body)} ({kind}) where a stream was expected")
         return self.errors.status(status, message, header_retry_after(getattr(exc, "headers", None)))
 
     def _stream_error(self, exc: Any) -> E.ProviderError:
@@ -97,6 +102,9 @@ class Backend(SDKBackend):
         body = _decode(exc.body)
         if isinstance(body, dict) and isinstance(body.get("data"), (dict, str)):
             body = _decode(body["data"])
+        if isinstance(body, str):
+            # Not even JSON: the server's fault, not an error it reported.
+            return self.errors.bad_response(f"data that is not JSON: {bodies.describe(body)}")
         message = provider_message(body, fallback="") or "the server sent a chunk that is not a chat completion chunk"
         return self.errors.make(E.StreamError, message)
 

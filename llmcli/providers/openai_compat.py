@@ -49,6 +49,8 @@ class Backend(SDKBackend):
             max_retries=0,  # retries are ours (llmcli.retry)
             timeout=openai.Timeout(e.timeout, connect=min(10.0, e.timeout)),
             default_headers=e.headers or None,
+            # The SDK's own client defaults, plus the hook that refuses an HTML page or an empty body.
+            http_client=openai.DefaultHttpxClient(event_hooks=self.errors.http_hooks()),
         )
 
     def mapping(self) -> dict[type[BaseException], Any]:

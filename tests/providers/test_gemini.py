@@ -178,11 +178,12 @@ def test_error_object_inside_the_stream(srv, code):
     assert seen == ["Hel"]
 
 
-def test_unparseable_event_is_a_stream_error(srv):
+def test_unparseable_event_is_a_bad_response(srv):
+    # The server's fault (not an error it reported): said in one line, never retried.
     srv.enqueue(Reply(200, G.SSE_HEADERS, parts=sse([G.chunk("Hel"), "data:{no space}"])))
     err, seen = P.failing(srv.url)
-    assert type(err) is E.StreamError
-    assert "profile 'p'" in str(err)
+    assert type(err) is E.BadResponse and not err.retryable
+    assert "profile 'p'" in str(err) and 'not JSON: "data:{no space}"' in str(err)
     assert seen == ["Hel"]
 
 
