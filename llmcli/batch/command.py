@@ -188,7 +188,7 @@ def _read_list(name: str) -> list[str]:
 
 
 def _dry_run(jobs, o: BatchOptions, max_chars: int, journal, job_id: str, compose) -> int:
-    from ..chunking import estimate_tokens
+    from .chunking import estimate_tokens
     from .manifest import sha256
     from .units import layout
     from .work import _decode

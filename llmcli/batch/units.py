@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..chunking import chunk_text, split_whitespace
-from ..markdown_safe import mask_links, split_markdown, unmask_links
+from .chunking import chunk_text, split_whitespace
+from .markdown_safe import mask_links, split_markdown, unmask_links
 
 
 @dataclass

@@ -13,12 +13,13 @@ file while everything else stays exactly as it was:
 
 How the cut is made
 -------------------
-The block structure comes from markdown-it-py (the parser Rich uses), in its
-CommonMark preset with GFM tables, as Rich configures it.  Its tokens carry
-``map`` line ranges; the original text is cut at those *lines* (nothing is ever
-re-rendered), so CRLF endings, trailing spaces, tabs and a missing final
-newline survive.  Lines are split exactly where markdown-it splits them
-(``\\r\\n``, ``\\r``, ``\\n``).
+The block structure comes from markdown-it-py (the parser Rich uses), configured
+as everywhere in llmcli (:func:`llmcli.markdown_parser.block_parser`: CommonMark
+with GFM tables, as Rich configures it).  Its tokens carry ``map`` line ranges;
+the original text is cut at those *lines* (nothing is ever re-rendered), so
+CRLF endings, trailing spaces, tabs and a missing final newline survive.  Lines
+are :func:`llmcli.markdown_parser.split_lines`, split exactly where markdown-it
+splits them (``\\r\\n``, ``\\r``, ``\\n``).
 
 Every line gets one of three classes.  The rule that matters is the second
 one: a line is prose only if a paragraph, heading or table covers it, so
@@ -94,18 +95,16 @@ references (``[text]``, ``[text][]``) are not masked: their label *is* the text.
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
 
-from markdown_it import MarkdownIt
+from ..markdown_parser import block_parser, split_lines
 
 __all__ = [
     "LinkTokenError",
     "Segment",
     "mask_links",
-    "split_lines",
     "split_markdown",
     "unmask_links",
 ]
@@ -124,17 +123,6 @@ class Segment:
 
 
 # -- lines ---------------------------------------------------------------------------------------
-
-_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines with their endings, split where markdown-it splits them (``\\r\\n``, ``\\r``, ``\\n``).
-
-    ``''.join(split_lines(t)) == t``; unlike ``str.splitlines`` it does not cut at
-    form feeds, U+2028 and the like, which markdown-it treats as ordinary characters.
-    """
-    return _LINE_RE.findall(text)
 
 
 def _is_blankish(line: str) -> bool:
@@ -169,15 +157,6 @@ _KEPT_TOKENS = frozenset({"fence", "code_block", "html_block", "hr"})
 _PROSE_TOKENS = frozenset({"paragraph_open", "heading_open", "table_open"})
 
 
-@functools.lru_cache(maxsize=1)
-def _parser() -> MarkdownIt:
-    """Rich's configuration (CommonMark + tables), block level only: inline parsing never moves a block.
-
-    One instance serves every call: ``parse`` keeps its state in per-call objects.
-    """
-    return MarkdownIt("commonmark").enable("table").disable("inline")
-
-
 def _line_classes(lines: list[str]) -> list[str]:
     classes = [_UNSEEN] * len(lines)
     start = _front_matter_lines(lines)
@@ -185,7 +164,7 @@ def _line_classes(lines: list[str]) -> list[str]:
         classes[index] = _KEEP
     body = "".join(lines[start:])
     if body:
-        tokens = _parser().parse(body)
+        tokens = block_parser().parse(body)
         # Kept first, so that a kept range always wins over a prose one.
         for token in tokens:
             if token.type in _KEPT_TOKENS and token.map:
