@@ -104,8 +104,10 @@ from ..markdown_parser import block_parser, split_lines
 __all__ = [
     "LinkTokenError",
     "Segment",
+    "link_tag",
     "mask_links",
     "split_markdown",
+    "token_pattern",
     "unmask_links",
 ]
 
@@ -434,20 +436,31 @@ def _find_spans(text: str, start: int, end: int, spans: list[tuple[int, int]]) -
                 index = stop
 
 
-def _token_tag(text: str) -> str:
-    """The shortest tag ('', 'L', 'LL', ...) whose tokens cannot be confused with the text."""
+def link_tag(text: str) -> str:
+    """The shortest tag ('', 'L', 'LL', ...) whose tokens cannot be confused with anything in ``text``.
+
+    Give it the whole file when its prose segments are masked one by one
+    (with :func:`mask_links`'s ``tag``), so that no token form occurs anywhere
+    in the file but where a link was masked, code and front matter included.
+    """
     tag = ""
-    while re.search(re.escape(TOKEN_OPEN) + re.escape(tag) + r"\d+" + re.escape(TOKEN_CLOSE), text):
+    while token_pattern(tag).search(text):
         tag += "L"
     return tag
 
 
-def mask_links(text: str) -> tuple[str, dict[str, str]]:
+def token_pattern(tag: str = "") -> re.Pattern[str]:
+    """What a link token with this tag looks like (``⟦1⟧``, ``⟦L12⟧``...)."""
+    return re.compile(re.escape(TOKEN_OPEN) + re.escape(tag) + r"\d+" + re.escape(TOKEN_CLOSE))
+
+
+def mask_links(text: str, *, tag: str | None = None, first: int = 1) -> tuple[str, dict[str, str]]:
     """Replace link targets in prose by tokens; return the masked text and token -> original.
 
     ``unmask_links(*mask_links(t)) == t`` for every ``t``.  Tokens are numbered
-    in order of appearance, one per occurrence (the same URL twice gets two
-    tokens), so "each token exactly once" can be checked on the way back.
+    in order of appearance from ``first``, one per occurrence (the same URL
+    twice gets two tokens), so "each token exactly once" can be checked on the
+    way back.  ``tag``: from :func:`link_tag` (by default, of ``text``).
     Meant for prose segments from :func:`split_markdown`: it knows nothing of
     code blocks (a URL inside one would be masked, and restored exactly, but
     the block itself should not be sent at all).
@@ -457,11 +470,12 @@ def mask_links(text: str) -> tuple[str, dict[str, str]]:
         _find_spans(text, start, end, spans)
     if not spans:
         return text, {}
-    tag = _token_tag(text)
+    if tag is None:
+        tag = link_tag(text)
     table: dict[str, str] = {}
     pieces: list[str] = []
     previous = 0
-    for number, (start, end) in enumerate(spans, 1):
+    for number, (start, end) in enumerate(spans, first):
         token = f"{TOKEN_OPEN}{tag}{number}{TOKEN_CLOSE}"
         table[token] = text[start:end]
         pieces.append(text[previous:start])
