@@ -208,7 +208,9 @@ class BlockSplitter:
         cut_line = 0
         cut = 0
         if len(blocks) >= 2:
-            cut_line = blocks[-1].map[0]
+            last_map = blocks[-1].map
+            assert last_map is not None  # blocks without a map were left out
+            cut_line = last_map[0]
             cut = _line_offset(text, cut_line)
             chunk = Chunk(tail[:cut], self.separated, self.refs)
             self._collect_refs(env, text, cut_line)
@@ -231,7 +233,7 @@ class BlockSplitter:
         runs_to_end = end - cut_line == text.count("\n", cut)  # to the last line that arrived
         if block.type == "fence":
             marker = block.markup
-            closing = re.compile(r"^ {0,3}%s{%d,}[ \t]*$" % (re.escape(marker[0]), len(marker)), re.M)
+            closing = re.compile(r"^ {0,3}%s{%d,}[ \t]*$" % (re.escape(marker[0]), len(marker)), re.MULTILINE)
             last_closes = False
             if runs_to_end and end - first >= 2:
                 last_start = text.rfind("\n", 0, len(text) - 1) + 1

@@ -255,17 +255,20 @@ class LiveMarkdownWriter:
             self._wake.notify()  # the refresh thread will draw it if no delta comes in time
 
     def _refresh(self) -> None:
-        """Redraw the tail; the next redraw waits the interval, or longer after a slow one.
+        """Redraw the tail; the next redraw waits the interval, or longer after a costly one.
 
-        Measured from the end of the redraw: timed from its start, a redraw
-        slower than the interval would happen on every delta, and the stream
-        would go only as fast as the preview can be drawn.
+        The wait runs from the end of the redraw: timed from its start, a
+        redraw slower than the interval would happen on every delta, and the
+        stream would go only as fast as the preview can be drawn.  The cost is
+        this thread's CPU time, so a loaded machine pausing us is not taken
+        for a slow redraw.
         """
         assert self._live is not None
-        started = time.monotonic()
+        cpu = time.thread_time()
         self._live.refresh()
-        self._last_refresh = ended = time.monotonic()
-        self._gap = max(self._interval, (ended - started) * (1 / self._busy_share - 1))
+        cost = time.thread_time() - cpu
+        self._last_refresh = time.monotonic()
+        self._gap = max(self._interval, cost * (1 / self._busy_share - 1))
         self._dirty = False
 
     def _refresh_loop(self) -> None:
@@ -331,7 +334,7 @@ class LiveMarkdownWriter:
     def _restore_echo(self) -> None:
         fd, saved = self._tty_fd, self._tty_saved
         self._tty_fd = self._tty_saved = None
-        if fd is None:
+        if fd is None or saved is None:
             return
         try:
             import termios

@@ -379,11 +379,12 @@ def test_preview_after_a_closed_fence_is_not_shown_as_code():
 
 
 def test_slow_refreshes_are_spaced_by_their_cost(monkeypatch):
-    """A refresh that took 0.5 s (fake clock) is followed by at least 2 s without one (busy_share 0.2)."""
-    import llmcli.markdown_live as markdown_live
+    """A refresh that cost 0.5 s of CPU (fake clocks) is followed by at least 2 s without one (busy_share 0.2)."""
+    from llmcli import markdown_live
 
     now = [1000.0]
     monkeypatch.setattr(markdown_live.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(markdown_live.time, "thread_time", lambda: now[0])  # as if all of it were drawing
     console = make_console(interactive=True)
     writer = LiveMarkdownWriter(console, refresh_per_second=10, busy_share=0.2)
     writer.feed("Start")

@@ -67,6 +67,8 @@ class Layout:
         missing: list[str] = []
         duplicated: list[str] = []
         unknown: list[str] = []
+        failed: list[int] = []
+        index = 0
         for part in self.parts:
             if isinstance(part, str):
                 out.append(part)
@@ -74,13 +76,17 @@ class Layout:
             answer = next(it).strip()
             if self.links:
                 counts = Counter(pattern.findall(answer))
-                missing += [token for token in part.links if counts[token] == 0]
-                duplicated += [token for token in part.links if counts[token] > 1]
-                unknown += [token for token in counts if token not in part.links]
+                lost = [token for token in part.links if counts[token] == 0]
+                repeated = [token for token in part.links if counts[token] > 1]
+                strange = [token for token in counts if token not in part.links]
+                if lost or repeated or strange:
+                    missing, duplicated, unknown = missing + lost, duplicated + repeated, unknown + strange
+                    failed.append(index)
             out.append(part.lead + answer + part.trail)
+            index += 1
         whole = "".join(out)
-        if missing or duplicated or unknown:
-            raise LinkTokensLost(missing, duplicated, unknown, self.links)
+        if failed:
+            raise LinkTokensLost(missing, duplicated, unknown, self.links, units=failed)
         try:
             return unmask_links(whole, self.links)  # the whole file, counted again: the last word
         except LinkTokenError as exc:  # pragma: no cover - the per-unit counts above catch it first
@@ -93,16 +99,19 @@ class LinkTokensLost(LinkTokenError):
     A :class:`~llmcli.batch.markdown_safe.LinkTokenError` (so a ``ValueError``)
     with ``missing``, ``duplicated``, ``unknown`` (the offending tokens, in
     file order), ``targets`` (token -> original target, for every token of the
-    file) and ``attempts`` (how many answers were tried; the message says so
-    when more than one).  The message is meant for a person: which links the
-    model dropped (targets cut to :data:`TARGET_SHOWN` characters) and that
-    ``--no-markdown-safe`` sends the Markdown whole.
+    file), ``units`` (indices into ``Layout.units`` of the answers at fault:
+    asking again for those is enough) and ``attempts`` (how many answers were
+    tried; the message says so when more than one).  The message is meant for
+    a person: which links the model dropped (targets cut to
+    :data:`TARGET_SHOWN` characters) and that ``--no-markdown-safe`` sends the
+    Markdown whole.
     """
 
     def __init__(self, missing: list[str], duplicated: list[str], unknown: list[str],
-                 targets: dict[str, str], *, attempts: int = 1) -> None:
+                 targets: dict[str, str], *, units: list[int] | None = None, attempts: int = 1) -> None:
         super().__init__(missing, duplicated, unknown)
         self.targets = targets
+        self.units = units or []
         self.attempts = attempts
         self.args = (str(self),)
 
@@ -113,7 +122,8 @@ class LinkTokensLost(LinkTokenError):
 
     def with_attempts(self, attempts: int) -> LinkTokensLost:
         """The same loss, after ``attempts`` answers (for the message's "retried once")."""
-        return LinkTokensLost(self.missing, self.duplicated, self.unknown, self.targets, attempts=attempts)
+        return LinkTokensLost(self.missing, self.duplicated, self.unknown, self.targets, units=self.units,
+                              attempts=attempts)
 
     def __str__(self) -> str:
         what = []

@@ -109,7 +109,7 @@ def test_a_lost_link_token_fails_the_file(cli, batch_env):
 
 def test_a_hard_cut_inside_a_link_token_leaves_no_token_behind(cli, batch_env):
     """An unbroken CJK run longer than --max-input-chars, cut where a token lies (issue 10, fault 5)."""
-    server, rw, work = batch_env
+    _, rw, work = batch_env
     text = "字" * 194 + "[链接](https://example.com/x)" + "字" * 300 + "\n"  # masked, the token is at 199..202
     (work / "a.md").write_text(text, encoding="utf-8")
     result = cli("batch", "a.md", "-s", "fix", "--out", "o", "--max-input-chars", "200")
@@ -159,6 +159,7 @@ def test_every_kind_of_token_loss_fails_the_file():
     assert len(plan.units) > 2
     dropped = lose(plan, lambda i, core: core.replace("⟦2⟧", ""))
     assert dropped.missing == ["⟦2⟧"] and dropped.extra == []
+    assert dropped.units == [i for i, unit in enumerate(plan.units) if "⟦2⟧" in unit.links]  # ask these again
     assert str(dropped) == ("the model dropped 1 link (⟦2⟧ → https://b.x) from its answer; "
                             "--no-markdown-safe sends the Markdown whole")
     repeated = lose(plan, lambda i, core: core.replace("⟦1⟧", "⟦1⟧ ⟦1⟧"))
@@ -168,7 +169,7 @@ def test_every_kind_of_token_loss_fails_the_file():
     # A token that moved to another chunk's answer: the counts over the file are right, the place is not.
     owner = next(i for i, unit in enumerate(plan.units) if "⟦3⟧" in unit.links)
     moved = lose(plan, lambda i, core: core.replace("⟦3⟧", "") if i == owner else core + " ⟦3⟧" if i == 0 else core)
-    assert moved.missing == ["⟦3⟧"] and moved.unknown == ["⟦3⟧"]
+    assert moved.missing == ["⟦3⟧"] and moved.unknown == ["⟦3⟧"] and moved.units == [0, owner]
     assert isinstance(dropped, LinkTokenError) and isinstance(dropped, ValueError)
 
 
@@ -182,7 +183,8 @@ def test_the_message_caps_long_targets_hides_credentials_and_says_it_retried():
     assert "dropped 5 links" in message and "and 2 more" in message and "hunter2" not in message
     assert len(message) < 3 * TARGET_SHOWN + 200
     retried = err.with_attempts(2)
-    assert retried.missing == err.missing and "; retried once; --no-markdown-safe" in str(retried)
+    assert retried.missing == err.missing and retried.units == err.units == [0]
+    assert "; retried once; --no-markdown-safe" in str(retried)
     assert "tried 3 times" in str(err.with_attempts(3))
 
 

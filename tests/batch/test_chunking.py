@@ -219,7 +219,7 @@ def test_without_a_pattern_a_token_may_be_cut():
 
 
 def test_an_unbreakable_span_across_words_or_lines_is_kept_whole():
-    pattern = re.compile(r"<<.*?>>", re.S)
+    pattern = re.compile(r"<<.*?>>", re.DOTALL)
     text = "one two <<three four\nfive six>> seven eight\n"
     for max_chars in range(1, len(text)):
         pieces = chunks(text, max_chars, unbreakable=pattern)
@@ -358,7 +358,8 @@ def test_generated_corpus_has_fences_tables_and_long_words():
 if given is not None:
 
     @settings(max_examples=300, deadline=None, database=None)
-    @given(st.text(alphabet=st.sampled_from(list("ab .!?\n\r\t`~|-\u0301\u200d漢")), max_size=200), st.integers(1, 40))
+    @given(st.text(alphabet=st.sampled_from(list("ab .!?\n\r\t`~|-\u0301\u200d漢")), max_size=200),
+           st.integers(1, 40))
     def test_hypothesis_chunks_add_up(text, max_chars):
         pieces = chunks(text, max_chars)
         if "```" not in text and "~~~" not in text and "|" not in text:
