@@ -43,8 +43,12 @@ class Inputs:
         return not self.instruction.strip() and not self.documents
 
 
-def gather(words: Sequence[str], files: Sequence[str], stdin: BinaryIO | None = None, stdin_is_tty: bool | None = None) -> Inputs:
-    """Collect the instruction and the documents; raise InputError on unusable input."""
+def gather(words: Sequence[str], files: Sequence[str], stdin: BinaryIO | None = None, stdin_is_tty: bool | None = None,
+           *, allow_empty: bool = False) -> Inputs:
+    """Collect the instruction and the documents; raise InputError on unusable input.
+
+    ``allow_empty``: nothing at all is fine (continuing a conversation with a style alone).
+    """
     stdin = stdin if stdin is not None else _stdin_buffer()
     if stdin_is_tty is None:
         stdin_is_tty = stdin_is_terminal()
@@ -70,7 +74,7 @@ def gather(words: Sequence[str], files: Sequence[str], stdin: BinaryIO | None = 
 
             warn("standard input is empty; sending the instruction alone")
     result = Inputs(instruction, tuple(d for d in documents if d is not None))
-    if result.empty:
+    if result.empty and not allow_empty:
         raise InputError(
             "nothing to send: give an instruction, a file (-f FILE) or text on stdin (see llmcli --help)"
         )
