@@ -187,8 +187,8 @@ def _read_list(name: str) -> list[str]:
 
 
 def _dry_run(jobs, o: BatchOptions, call, max_chars: int, journal, job_id: str) -> int:
-    from ..chunking import estimate_tokens
     from ..inputs import Document
+    from .chunking import estimate_tokens
     from .manifest import sha256
     from .units import layout
     from .work import text_of
