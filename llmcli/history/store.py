@@ -34,7 +34,7 @@ from .records import COLUMNS, OK, SINGLE, Record
 from .search import condition, terms_of
 
 FILE_NAME = "history.db"
-BUSY_TIMEOUT = 3.0  # seconds a write waits for another process's transaction
+BUSY_TIMEOUT = 5.0  # seconds a write waits for another process's transaction
 # NORMAL with WAL: a power cut may lose the last records but never corrupts the file.  Its cost is
 # fsync (the WAL at commit, the file at the checkpoint on close): 1-3 ms on a laptop SSD, tens of ms
 # on a busy VM disk (bench/history.py).  OFF would make a one-shot record ~1 ms, at the risk of a
