@@ -14,6 +14,7 @@ from typing import List, Optional
 
 import typer
 
+from .completion import profile_names, shell_names, style_names
 from .default_group import DEFAULT_COMMAND, GLOBALS, DefaultCommandGroup
 
 app = typer.Typer(
@@ -37,7 +38,8 @@ app.add_typer(styles_app, name="styles")
 
 
 # Options the default command and batch share (one definition, one help text).
-PROFILE = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile to use (llmcli profiles).")
+PROFILE = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile to use (llmcli profiles).",
+                       autocompletion=profile_names)
 MODEL = typer.Option(None, "--model", "-m", metavar="MODEL", help="Model, overriding the profile's.")
 TEMPERATURE = typer.Option(None, "--temperature", "-t", min=0.0, max=2.0, metavar="T", help="Sampling temperature, 0-2.")
 TIMEOUT = typer.Option(None, "--timeout", min=0.1, metavar="SECONDS", help="Seconds to wait for the server (per read).")
@@ -62,7 +64,7 @@ def run(
     raw: bool = typer.Option(False, "--raw", help="Plain text even on a terminal."),
     markdown: bool = typer.Option(True, "--markdown/--no-markdown", help="Render Markdown on a terminal."),
     usage: bool = typer.Option(False, "--usage", "-u", help="Print tokens and time on stderr."),
-    style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Rewrite with a style or template (llmcli styles); words are then the text."),
+    style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Rewrite with a style or template (llmcli styles); words are then the text.", autocompletion=style_names),
     to: Optional[str] = typer.Option(None, "--to", metavar="LANG", help="Target language (translate; with another style: write the result in LANG)."),
     variables: Optional[List[str]] = VARIABLES,
     clean: bool = typer.Option(True, "--clean/--no-clean", help="Remove a fence or quotes the model wrapped around the whole answer."),
@@ -93,7 +95,7 @@ def batch_cmd(
     in_place: bool = typer.Option(False, "--in-place", help="Replace each file (keeps FILE.bak)."),
     no_backup: bool = typer.Option(False, "--no-backup", help="With --in-place: keep no backup."),
     backup_dir: Optional[str] = typer.Option(None, "--backup-dir", metavar="DIR", help="With --in-place: put backups under DIR."),
-    style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Style or template (llmcli styles)."),
+    style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Style or template (llmcli styles).", autocompletion=style_names),
     instruction: Optional[str] = typer.Option(None, "--instruction", "-i", metavar="TEXT", help="Instruction (with -s: added to the style's)."),
     to: Optional[str] = typer.Option(None, "--to", metavar="LANG", help="Target language (translate)."),
     variables: Optional[List[str]] = VARIABLES,
@@ -145,7 +147,7 @@ def profiles_cmd() -> None:
 
 @app.command("models")
 def models_cmd(
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile whose provider to ask."),
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile whose provider to ask.", autocompletion=profile_names),
 ) -> None:
     """List the models the profile's provider offers."""
     from .commands import list_models
@@ -163,7 +165,7 @@ def styles_cmd(ctx: typer.Context) -> None:
 
 
 @styles_app.command("show")
-def styles_show_cmd(name: str = typer.Argument(..., metavar="NAME", help="Style or template name.")) -> None:
+def styles_show_cmd(name: str = typer.Argument(..., metavar="NAME", help="Style or template name.", autocompletion=style_names)) -> None:
     """Print a style's full instruction (system and user prompts)."""
     from .commands import show_style
 
@@ -189,7 +191,7 @@ def config_show_cmd() -> None:
 @config_app.command("init")
 def config_init_cmd(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Default profile to write (default: detected)."),
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Default profile to write (default: detected).", autocompletion=profile_names),
 ) -> None:
     """Write a starter config file."""
     from .commands import config_init
@@ -203,6 +205,20 @@ def config_validate_cmd() -> None:
     from .commands import config_validate
 
     config_validate(GLOBALS.config)
+
+
+# -- shell completion ----------------------------------------------------------------
+
+
+@app.command("completion")
+def completion_cmd(
+    shell: str = typer.Argument(..., metavar="SHELL", help="bash, zsh or fish.", autocompletion=shell_names),
+    install: bool = typer.Option(False, "--install", help="Write the script where the shell loads it (rc file edited)."),
+) -> None:
+    """Print the completion script for bash, zsh or fish (or --install it)."""
+    from .completion import show
+
+    show(shell, install=install)
 
 
 # -- entry point ---------------------------------------------------------------------

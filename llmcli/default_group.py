@@ -80,7 +80,7 @@ class DefaultCommandGroup(TyperGroup):
             sys.stdout.write(f"llmcli {__version__}\n")
             raise typer.Exit()
         if first is None:
-            if not stdin_is_terminal():
+            if not stdin_is_terminal() and not ctx.resilient_parsing:
                 args.append(DEFAULT_COMMAND)  # `echo text | llmcli`
         elif (first not in self.commands or first == DEFAULT_COMMAND) and first not in (
             "--help", "-h", "--version"
@@ -95,6 +95,40 @@ class DefaultCommandGroup(TyperGroup):
                 # The default command's own name is text too: `llmcli run the tests` keeps "run".
                 args.insert(index, DEFAULT_COMMAND)
         return super().parse_args(ctx, args)
+
+    def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: str | None = None) -> None:
+        """A completion request (``_LLMCLI_COMPLETE`` set): answered with Typer's shell classes, never a traceback."""
+        import os
+
+        from .completion import COMPLETE_VAR, quietly_complete, register_shells
+
+        if not os.environ.get(complete_var or COMPLETE_VAR):
+            return  # the usual case: one environment lookup, nothing imported
+        register_shells()
+        quietly_complete(lambda: super(DefaultCommandGroup, self)._main_shell_completion(
+            ctx_args, prog_name, complete_var))
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        """At the start of the line, ``-`` offers the default command's options and the global ones too."""
+        results = super().shell_complete(ctx, incomplete)
+        if incomplete.startswith("-"):
+            from typer._click.shell_completion import CompletionItem
+
+            run = self.commands[DEFAULT_COMMAND]
+            seen = {item.value for item in results}
+            for param in run.get_params(ctx):
+                if param.param_type_name != "option" or param.hidden:
+                    continue
+                for opt in [*param.opts, *param.secondary_opts]:
+                    if opt.startswith(incomplete) and opt not in seen:
+                        results.append(CompletionItem(opt, help=param.help))
+                        seen.add(opt)
+            for names, help_text in GLOBAL_HELP:
+                for opt in names.replace(",", " ").split():
+                    if opt.startswith(incomplete) and opt not in seen:
+                        results.append(CompletionItem(opt, help=help_text))
+                        seen.add(opt)
+        return results
 
     def command_names(self) -> list[str]:
         """The names a first word may mean: the visible commands, and those other branches are adding."""
