@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
 from .completion import profile_names, shell_names, style_names
 from .default_group import DEFAULT_COMMAND, GLOBALS, DefaultCommandGroup
+
+if TYPE_CHECKING:
+    from .call import CallFlags
 
 app = typer.Typer(
     cls=DefaultCommandGroup,
@@ -43,7 +46,28 @@ PROFILE = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile to
 MODEL = typer.Option(None, "--model", "-m", metavar="MODEL", help="Model, overriding the profile's.")
 TEMPERATURE = typer.Option(None, "--temperature", "-t", min=0.0, max=2.0, metavar="T", help="Sampling temperature, 0-2.")
 TIMEOUT = typer.Option(None, "--timeout", min=0.1, metavar="SECONDS", help="Seconds to wait for the server (per read).")
+MAX_TOKENS = typer.Option(None, "--max-tokens", min=1, metavar="N", help="Cap on the answer's tokens.")
+SYSTEM = typer.Option(None, "--system", metavar="TEXT", help="System prompt, overriding the style's and the profile's.")
+RETRIES = typer.Option(None, "--retries", min=0, max=20, metavar="N", help="Retries of 429/5xx/timeouts (default: the profile's retries, else 2).")
+MAX_WAIT = typer.Option(None, "--max-wait", min=0.0, metavar="SECONDS", help="Longest wait before a retry, Retry-After included (default 60).")
+CLEAN = typer.Option(True, "--clean/--no-clean", help="Remove a fence or quotes the model wrapped around the whole answer.")
 VARIABLES = typer.Option(None, "--var", "-V", metavar="NAME=VALUE", help="Set a template variable; repeatable.")
+
+
+def _call_flags(params: dict) -> "CallFlags":
+    """The call settings among a command's parameters (named as CallFlags' fields), for llmcli.call.
+
+    Both the default command and batch pass their ``locals()``: a setting added to
+    CallFlags and given as an option of the same name reaches both modes with no
+    further code.
+    """
+    from dataclasses import fields
+
+    from .call import CallFlags
+
+    values = {f.name: params[f.name] for f in fields(CallFlags) if f.name in params}
+    values["variables"] = tuple(values.get("variables") or ())
+    return CallFlags(config_path=GLOBALS.config, **values)
 
 
 # -- the default command --------------------------------------------------------
@@ -55,9 +79,11 @@ def run(
     profile: Optional[str] = PROFILE,
     model: Optional[str] = MODEL,
     temperature: Optional[float] = TEMPERATURE,
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, metavar="N", help="Cap on the answer's tokens."),
-    system: Optional[str] = typer.Option(None, "--system", metavar="TEXT", help="System prompt, overriding the profile's."),
+    max_tokens: Optional[int] = MAX_TOKENS,
+    system: Optional[str] = SYSTEM,
     timeout: Optional[float] = TIMEOUT,
+    retries: Optional[int] = RETRIES,
+    max_wait: Optional[float] = MAX_WAIT,
     files: Optional[List[str]] = typer.Option(None, "--file", "-f", metavar="FILE", help="Read text from FILE ('-' = stdin); repeatable."),
     output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE", help="Write the answer to FILE (atomically) instead of stdout."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (text, profile, provider, model, usage, seconds) at the end."),
@@ -67,18 +93,16 @@ def run(
     style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Rewrite with a style or template (llmcli styles); words are then the text.", autocompletion=style_names),
     to: Optional[str] = typer.Option(None, "--to", metavar="LANG", help="Target language (translate; with another style: write the result in LANG)."),
     variables: Optional[List[str]] = VARIABLES,
-    clean: bool = typer.Option(True, "--clean/--no-clean", help="Remove a fence or quotes the model wrapped around the whole answer."),
+    clean: bool = CLEAN,
     diff: bool = typer.Option(False, "--diff", help="Show what changed: coloured on a terminal, a unified diff in a pipe."),
 ) -> None:
     """Send the instruction and text to the model and stream the answer."""
-    from .commands import run_once
+    from .commands import RunOptions, run_once
 
-    run_once(
-        words=words or [], files=files or [], profile_name=profile, model=model, temperature=temperature,
-        max_tokens=max_tokens, system=system, timeout=timeout, output=output, as_json=as_json, raw=raw,
-        markdown=markdown, show_usage=usage, config_path=GLOBALS.config, style_name=style, to=to,
-        variables=variables or [], clean=clean, diff=diff,
-    )
+    run_once(RunOptions(
+        call=_call_flags(locals()), words=words or [], files=files or [], output=output, as_json=as_json, raw=raw,
+        markdown=markdown, show_usage=usage, clean=clean, diff=diff,
+    ))
 
 
 # -- batch ---------------------------------------------------------------------------
@@ -102,16 +126,16 @@ def batch_cmd(
     profile: Optional[str] = PROFILE,
     model: Optional[str] = MODEL,
     temperature: Optional[float] = TEMPERATURE,
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, metavar="N", help="Cap on each answer's tokens."),
-    system: Optional[str] = typer.Option(None, "--system", metavar="TEXT", help="System prompt, overriding the style's."),
+    max_tokens: Optional[int] = MAX_TOKENS,
+    system: Optional[str] = SYSTEM,
     timeout: Optional[float] = TIMEOUT,
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, max=256, metavar="N", help="Files at a time (default: the profile's concurrency, else 4)."),
     rpm: Optional[float] = typer.Option(None, "--rpm", min=0.001, metavar="N", help="At most N requests per minute (default: the profile's rpm)."),
-    retries: Optional[int] = typer.Option(None, "--retries", min=0, max=20, metavar="N", help="Retries of 429/5xx/timeouts per request (default 4)."),
-    max_wait: Optional[float] = typer.Option(None, "--max-wait", min=0.0, metavar="SECONDS", help="Longest wait between retries, Retry-After included (default 60)."),
+    retries: Optional[int] = RETRIES,
+    max_wait: Optional[float] = MAX_WAIT,
     max_input_chars: Optional[int] = typer.Option(None, "--max-input-chars", min=200, metavar="N", help="Send longer files in chunks (default: the profile's, else 24000)."),
     markdown_safe: Optional[bool] = typer.Option(None, "--markdown-safe/--no-markdown-safe", help="Send only prose; keep code, front matter, HTML, link targets (default: on for .md)."),
-    clean: bool = typer.Option(True, "--clean/--no-clean", help="Remove a fence or quotes wrapped around a whole answer."),
+    clean: bool = CLEAN,
     force: bool = typer.Option(False, "--force", help="Redo files already done by an earlier run."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would run, with a token estimate; make no request."),
     diff: bool = typer.Option(False, "--diff", help="Print a unified diff per file instead of writing."),
@@ -122,13 +146,11 @@ def batch_cmd(
     from .batch.command import BatchOptions, run_batch
 
     code = run_batch(BatchOptions(
-        paths=paths or [], from_file=from_file, include=include or [], exclude=exclude or [], out=out,
-        suffix=suffix, in_place=in_place, backup=not no_backup, backup_dir=backup_dir, style=style, to=to,
-        variables=variables or [], instruction=instruction, profile=profile, model=model,
-        temperature=temperature, max_tokens=max_tokens, system=system, timeout=timeout, jobs=jobs, rpm=rpm,
-        retries=retries, max_wait=max_wait, max_input_chars=max_input_chars, markdown_safe=markdown_safe,
-        clean=clean, force=force, dry_run=dry_run, diff=diff, report=report, quiet=quiet,
-        config_path=GLOBALS.config,
+        call=_call_flags(locals()), paths=paths or [], from_file=from_file, include=include or [], exclude=exclude or [],
+        out=out, suffix=suffix, in_place=in_place, backup=not no_backup, backup_dir=backup_dir,
+        instruction=instruction, jobs=jobs, rpm=rpm, max_input_chars=max_input_chars,
+        markdown_safe=markdown_safe, clean=clean, force=force, dry_run=dry_run, diff=diff, report=report,
+        quiet=quiet,
     ))
     if code:
         raise typer.Exit(code)
@@ -207,6 +229,14 @@ def config_validate_cmd() -> None:
     config_validate(GLOBALS.config)
 
 
+@config_app.command("example")
+def config_example_cmd() -> None:
+    """Print an example config documenting every key."""
+    from .commands import config_example
+
+    config_example()
+
+
 # -- shell completion ----------------------------------------------------------------
 
 
@@ -230,11 +260,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     from typer._click import exceptions as click_exc
 
     from . import errors as E
+    from . import signals
 
     GLOBALS.config, GLOBALS.debug = None, bool(os.environ.get("LLMCLI_DEBUG"))
     command = typer.main.get_command(app)
     try:
-        result = command.main(args=argv, prog_name="llmcli", standalone_mode=False)
+        with signals.sigterm_as_interrupt():
+            result = command.main(args=argv, prog_name="llmcli", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except typer_exc.Exit as exc:
         return exc.exit_code
@@ -246,8 +278,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         _report(f"{exc.format_message()} (see 'llmcli --help')")
         return E.EXIT_USAGE
     except (typer_exc.Abort, KeyboardInterrupt, E.Interrupted):
-        _report("interrupted")
-        return E.EXIT_INTERRUPTED
+        _report(signals.interrupted_word())
+        return signals.interrupted_exit_code()
     except (E.StdoutClosed, BrokenPipeError):
         from .terminal import silence_stdout
 

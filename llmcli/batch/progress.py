@@ -60,11 +60,10 @@ class Display:
             detail = f": {result.reason}"
         return f"[{self.finished_count}/{self.total}] {LABELS.get(result.status, result.status)} {where}{detail}"
 
-    def retry(self, job, err, wait: float, attempt: int) -> None:
+    def retry(self, job, line: str) -> None:
         if self.quiet:
             return
-        what = f"HTTP {err.status} " if getattr(err, "status", None) else ""
-        self.note(f"{job.shown}: {getattr(err, 'kind', 'error')} {what}— retry {attempt} in {wait:.1f} s")
+        self.note(f"{job.shown}: {line}")
 
     def note(self, text: str) -> None:
         status.note(text)

@@ -255,5 +255,10 @@ class SDKBackend:
     def make_client(self) -> Any:
         raise NotImplementedError
 
+    def warm(self) -> None:
+        """Make the SDK client now (if this backend has one), so the first request is not delayed by it."""
+        if type(self).make_client is not SDKBackend.make_client:
+            self.client()
+
     def mapping(self) -> dict[type[BaseException], Callable[[BaseException], E.ProviderError]]:
         return self.errors.transport_mapping()

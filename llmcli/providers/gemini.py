@@ -15,7 +15,14 @@ Facts about google-genai 3.6.1 this relies on (see the project's providers notes
 - an ``{"error": ...}`` object inside a stream raises ``ClientError`` /
   ``ServerError`` whose ``response`` is the SDK's own wrapper (status 200);
 - the SDK logs through ``logging`` loggers named ``google_genai.*`` (e.g.
-  "Both GOOGLE_API_KEY and GEMINI_API_KEY are set", on every Client built).
+  "Both GOOGLE_API_KEY and GEMINI_API_KEY are set", on every Client built);
+- thinking: ``ThinkingConfig(thinking_budget=N)`` (Gemini 2.5) or
+  ``thinking_level=...`` (Gemini 3), never both (a 400); thought summaries come
+  back as parts with ``thought=True`` only when ``include_thoughts=True``, so
+  that is asked only when the user wants to see them (``Request.want_reasoning``),
+  and no thinking config at all is sent when nothing was asked;
+  ``usage_metadata.thoughts_token_count`` is *not* inside
+  ``candidates_token_count``: it is added to the output here.
 """
 
 from __future__ import annotations
@@ -25,8 +32,10 @@ import re
 from typing import Any, Iterator
 
 from .. import errors as E
-from .base import Done, Event, Request, TextDelta, Usage, ending_of
+from . import KINDS
+from .base import Done, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend, header_retry_after, provider_message, quiet_logger
+from .reasoning import explain, prepare, setting
 
 # Pinned rather than left to the SDK, which lets GOOGLE_GENAI_API_VERSION change it.
 API_VERSION = "v1"
@@ -104,6 +113,26 @@ class Backend(SDKBackend):
     # -- the protocol -------------------------------------------------------
 
     def stream(self, request: Request) -> Iterator[Event]:
+        try:
+            yield from self._events(request)
+        except E.BadRequestError as err:
+            explain(err, request)  # a hint naming the parameter this model rejects
+            raise
+
+    def _thinking_config(self, request: Request, types: Any) -> Any:
+        """The ThinkingConfig for this request, or None when nothing about thinking was asked."""
+        chosen = setting(self.endpoint.kind, request.model, request.reasoning)
+        fields: dict[str, Any] = {}
+        if chosen is not None and chosen.budget is not None:
+            fields["thinking_budget"] = chosen.budget
+        elif chosen is not None and chosen.effort is not None:
+            fields["thinking_level"] = chosen.effort
+        if request.want_reasoning:
+            fields["include_thoughts"] = True
+        return types.ThinkingConfig(**fields) if fields else None
+
+    def _events(self, request: Request) -> Iterator[Event]:
+        request, _ = prepare(self.endpoint.kind, request)  # as the call layer did: the level checked
         usage = None
         finish = None
         blocked = None
@@ -117,6 +146,7 @@ class Backend(SDKBackend):
                 system_instruction=request.system or None,
                 temperature=request.temperature,
                 max_output_tokens=request.max_tokens,
+                thinking_config=self._thinking_config(request, types),
                 # No tools are ever sent; skip the SDK's function-calling loop.
                 automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
             )
@@ -124,7 +154,8 @@ class Backend(SDKBackend):
                 {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
                 for m in request.messages
             ]
-            chunks = client.models.generate_content_stream(model=request.model or "", contents=contents, config=config)
+            name = request.model or KINDS[self.endpoint.kind].model or ""  # the one the level was checked for
+            chunks = client.models.generate_content_stream(model=name, contents=contents, config=config)
             try:
                 for chunk in chunks:
                     model = getattr(chunk, "model_version", None) or model
@@ -137,6 +168,9 @@ class Backend(SDKBackend):
                     if not candidates:
                         continue
                     candidate = candidates[0]
+                    thought = _thought_of(candidate)
+                    if thought:
+                        yield ReasoningDelta(thought)
                     text = _text_of(candidate)
                     if text:
                         wrote = True
@@ -157,7 +191,7 @@ class Backend(SDKBackend):
             if thoughts:
                 # Thinking tokens are billed as output and counted in the total.
                 output = (output or 0) + thoughts
-            yield Usage(usage.prompt_token_count, output, usage.total_token_count)
+            yield Usage(usage.prompt_token_count, output, usage.total_token_count, thoughts)
         yield Done(finish, model, ending_of(finish, truncated=_TRUNCATED, filtered=_FILTERED))
 
     def list_models(self) -> list[str]:
@@ -171,6 +205,13 @@ def _text_of(candidate: Any) -> str:
     content = getattr(candidate, "content", None)
     parts = getattr(content, "parts", None) or ()
     return "".join(p.text for p in parts if isinstance(p.text, str) and not p.thought)
+
+
+def _thought_of(candidate: Any) -> str:
+    """The thought summary text of one chunk's candidate (parts marked ``thought``)."""
+    content = getattr(candidate, "content", None)
+    parts = getattr(content, "parts", None) or ()
+    return "".join(p.text for p in parts if isinstance(p.text, str) and p.thought)
 
 
 def _headers(response: Any) -> Any:
