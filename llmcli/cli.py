@@ -90,7 +90,8 @@ def run(
     raw: bool = typer.Option(False, "--raw", help="Plain text even on a terminal."),
     markdown: bool = typer.Option(True, "--markdown/--no-markdown", help="Render Markdown on a terminal."),
     usage: bool = typer.Option(False, "--usage", "-u", help="Print tokens and time on stderr."),
-    style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Rewrite with a style or template (llmcli styles); words are then the text.", autocompletion=style_names),
+    style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Rewrite with a style or template (llmcli styles); words are then the text.",
+                                        autocompletion=style_names),
     to: Optional[str] = typer.Option(None, "--to", metavar="LANG", help="Target language (translate; with another style: write the result in LANG)."),
     variables: Optional[List[str]] = VARIABLES,
     clean: bool = CLEAN,
@@ -119,7 +120,8 @@ def batch_cmd(
     in_place: bool = typer.Option(False, "--in-place", help="Replace each file (keeps FILE.bak)."),
     no_backup: bool = typer.Option(False, "--no-backup", help="With --in-place: keep no backup."),
     backup_dir: Optional[str] = typer.Option(None, "--backup-dir", metavar="DIR", help="With --in-place: put backups under DIR."),
-    style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Style or template (llmcli styles).", autocompletion=style_names),
+    style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Style or template (llmcli styles).",
+                                        autocompletion=style_names),
     instruction: Optional[str] = typer.Option(None, "--instruction", "-i", metavar="TEXT", help="Instruction (with -s: added to the style's)."),
     to: Optional[str] = typer.Option(None, "--to", metavar="LANG", help="Target language (translate)."),
     variables: Optional[List[str]] = VARIABLES,
@@ -169,7 +171,8 @@ def profiles_cmd() -> None:
 
 @app.command("models")
 def models_cmd(
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile whose provider to ask.", autocompletion=profile_names),
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile whose provider to ask.",
+                                          autocompletion=profile_names),
 ) -> None:
     """List the models the profile's provider offers."""
     from .commands import list_models
@@ -187,7 +190,9 @@ def styles_cmd(ctx: typer.Context) -> None:
 
 
 @styles_app.command("show")
-def styles_show_cmd(name: str = typer.Argument(..., metavar="NAME", help="Style or template name.", autocompletion=style_names)) -> None:
+def styles_show_cmd(
+    name: str = typer.Argument(..., metavar="NAME", help="Style or template name.", autocompletion=style_names),
+) -> None:
     """Print a style's full instruction (system and user prompts)."""
     from .commands import show_style
 
@@ -213,7 +218,8 @@ def config_show_cmd() -> None:
 @config_app.command("init")
 def config_init_cmd(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Default profile to write (default: detected).", autocompletion=profile_names),
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Default profile to write (default: detected).",
+                                          autocompletion=profile_names),
 ) -> None:
     """Write a starter config file."""
     from .commands import config_init
@@ -243,7 +249,7 @@ def config_example_cmd() -> None:
 @app.command("completion")
 def completion_cmd(
     shell: str = typer.Argument(..., metavar="SHELL", help="bash, zsh or fish.", autocompletion=shell_names),
-    install: bool = typer.Option(False, "--install", help="Write the script where the shell loads it (rc file edited)."),
+    install: bool = typer.Option(False, "--install", help="Install it where the shell looks (bash, zsh: edits the rc)."),
 ) -> None:
     """Print the completion script for bash, zsh or fish (or --install it)."""
     from .completion import show

@@ -15,9 +15,8 @@ one-word instruction; ``llmcli -- profile`` sends it.
 from __future__ import annotations
 
 import sys
-from typing import Any
-
 from dataclasses import dataclass
+from typing import Any
 
 from typer.core import TyperGroup
 
@@ -117,11 +116,11 @@ class DefaultCommandGroup(TyperGroup):
             run = self.commands[DEFAULT_COMMAND]
             seen = {item.value for item in results}
             for param in run.get_params(ctx):
-                if param.param_type_name != "option" or param.hidden:
+                if param.param_type_name != "option" or getattr(param, "hidden", False):
                     continue
                 for opt in [*param.opts, *param.secondary_opts]:
                     if opt.startswith(incomplete) and opt not in seen:
-                        results.append(CompletionItem(opt, help=param.help))
+                        results.append(CompletionItem(opt, help=getattr(param, "help", None)))
                         seen.add(opt)
             for names, help_text in GLOBAL_HELP:
                 for opt in names.replace(",", " ").split():

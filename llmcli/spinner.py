@@ -25,7 +25,8 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -99,7 +100,7 @@ class Spinner:
 
     @classmethod
     def waiting(cls, profile: str, base_url: str | None = None, stream: TextIO | None = None,
-                **options: Any) -> "Spinner":
+                **options: Any) -> Spinner:
         """A spinner saying ``waiting for PROFILE (HOST)``; call :meth:`start` to show it."""
         spinner = cls("", stream, **options)
         spinner.where = describe(profile, base_url)
@@ -150,7 +151,7 @@ class Spinner:
 
     # -- drawing ------------------------------------------------------------------------
 
-    def start(self) -> "Spinner":
+    def start(self) -> Spinner:
         self.since = self.clock()
         self._thread = threading.Thread(target=self._run, name="llmcli-spinner", daemon=True)
         self._thread.start()

@@ -10,7 +10,7 @@ of two neighbours as one edit, so ``histroy`` is one edit from ``history``).
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 
 def distance(a: str, b: str) -> int:

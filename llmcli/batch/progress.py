@@ -53,7 +53,8 @@ class Display:
         detail = ""
         if result.status in ("done", "diff"):
             tokens = result.tokens_in + result.tokens_out
-            detail = f" ({result.seconds:.1f} s, {tokens} tokens" + (f", {result.chunks} chunks" if result.chunks > 1 else "") + ")"
+            chunks = f", {result.chunks} chunks" if result.chunks > 1 else ""
+            detail = f" ({result.seconds:.1f} s, {tokens} tokens{chunks})"
             if result.reason:
                 detail += f" [{result.reason}]"
         elif result.reason:
@@ -76,8 +77,15 @@ class RichDisplay(Display):
     """A live bar on a terminal's stderr; file lines only for failures (and retries) above it."""
 
     def start(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, \
-            TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.console = stderr_console()
         self.progress = Progress(
@@ -121,7 +129,7 @@ def make_display(total: int, *, quiet: bool, stdout_busy: bool = False) -> Displ
 
 
 def summary(results: list[Result], total: int, seconds: float, *, quiet: bool, interrupted: bool) -> None:
-    """The closing table (terminal) or one line (elsewhere, and always with ``-q``) on stderr; failures are always named.
+    """The closing table (terminal) or one line (elsewhere, and always with ``-q``) on stderr; failures named.
 
     Failures were named as they happened (a line each, even with ``-q``); the
     terminal's table is the only view that lists them again below itself.
@@ -156,5 +164,6 @@ def summary(results: list[Result], total: int, seconds: float, *, quiet: bool, i
 
 
 def summary_line(rows: list[tuple[str, str]], *, interrupted: bool = False) -> str:
-    """``summary: done 8, skipped 1, failed 1, tokens in / out 120 / 340, wall time 3.2 s`` (one line, for logs and scripts)."""
-    return "summary: " + ", ".join(f"{name} {value}" for name, value in rows) + (" (interrupted)" if interrupted else "")
+    """``summary: done 8, skipped 1, failed 1, tokens in / out 120 / 340, wall time 3.2 s``: for logs and scripts."""
+    line = "summary: " + ", ".join(f"{name} {value}" for name, value in rows)
+    return line + (" (interrupted)" if interrupted else "")
