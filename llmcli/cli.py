@@ -249,7 +249,7 @@ def config_example_cmd() -> None:
 @app.command("completion")
 def completion_cmd(
     shell: str = typer.Argument(..., metavar="SHELL", help="bash, zsh or fish.", autocompletion=shell_names),
-    install: bool = typer.Option(False, "--install", help="Install it where the shell looks (bash, zsh: edits the rc)."),
+    install: bool = typer.Option(False, "--install", help="Install it where the shell looks (bash, zsh: edits rc)."),
 ) -> None:
     """Print the completion script for bash, zsh or fish (or --install it)."""
     from .completion import show
