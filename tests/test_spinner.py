@@ -177,3 +177,37 @@ def test_the_thread_draws_the_current_state():
     assert wait_for(lambda: "receiving from lmstudio (localhost:1234) · 5 characters" in out.getvalue())
     spinner.stop()
     assert out.getvalue().endswith("\r\x1b[2K")
+
+
+def test_a_real_stream_drives_the_states_through_the_call_layer(openai_server):
+    """The wiring the call layer uses: the SDK against the fake, ReasoningDelta text to .reasoning, text to .feed."""
+    from llmcli.providers import backend_for
+    from llmcli.providers.base import Endpoint, Message, Request
+    from llmcli.retry import RetryPolicy
+    from llmcli.session import complete
+    from tests.fakes.openai_wire import stream_reply
+
+    openai_server.enqueue(stream_reply(["The", " answer"], thinking=["Let me ", "think."]))
+    base_url = openai_server.url + "/v1"
+    spinner = Spinner.waiting("local", base_url, io.StringIO())
+    seen = []
+
+    class Watching(Recorder):
+        def feed(self, text):
+            seen.append(spinner.text())
+            super().feed(text)
+
+    assert spinner.text().startswith("waiting for local (127.0.0.1:")
+    writer = SpinningWriter(Watching(), spinner, answer_on_terminal=False)
+
+    def on_reasoning(text):
+        writer.reasoning(text)
+        seen.append(spinner.text())
+
+    backend = backend_for(Endpoint("local", "openai-compatible", base_url, None, {}, 10))
+    answer = complete(backend, Request(messages=(Message("user", "hi"),), model="fake-model"),
+                      policy=RetryPolicy(retries=0), writer=writer, on_reasoning=on_reasoning)
+    assert answer.text == "The answer" and writer.inner.fed == ["The", " answer"]
+    assert seen[:2] == ["thinking · 7 characters of reasoning", "thinking · 13 characters of reasoning"]
+    assert spinner.text() == f"receiving from local ({base_url.split('//')[1].split('/')[0]}) · 10 characters"
+    assert spinner.stopped  # finish() stopped it
