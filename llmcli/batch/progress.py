@@ -1,9 +1,11 @@
 """What a batch shows on stderr while it runs, and the summary at the end.
 
 On a terminal: one Rich progress bar (done/failed/skipped, tokens, elapsed,
-ETA) with failures printed above it.  Elsewhere (CI logs, ``2> log``): one
-plain line per finished file, so a log reads top to bottom.  ``-q``: only
-failures.  stdout is never touched: it belongs to ``--diff`` and ``--dry-run``.
+ETA) with failures printed above it, and a table at the end.  Elsewhere (CI
+logs, ``2> log``): one plain line per finished file, so a log reads top to
+bottom, and a one-line summary.  ``-q``: only failures, then the one-line
+summary (a script reads one line to learn what happened, wherever stderr goes).
+stdout is never touched: it belongs to ``--diff`` and ``--dry-run``.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ class Display:
         detail = ""
         if result.status in ("done", "diff"):
             tokens = result.tokens_in + result.tokens_out
-            detail = f" ({result.seconds:.1f} s, {tokens} tokens" + (f", {result.chunks} chunks" if result.chunks > 1 else "") + ")"
+            chunks = f", {result.chunks} chunks" if result.chunks > 1 else ""
+            detail = f" ({result.seconds:.1f} s, {tokens} tokens{chunks})"
             if result.reason:
                 detail += f" [{result.reason}]"
         elif result.reason:
@@ -74,8 +77,15 @@ class RichDisplay(Display):
     """A live bar on a terminal's stderr; file lines only for failures (and retries) above it."""
 
     def start(self) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, \
-            TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.console = stderr_console()
         self.progress = Progress(
@@ -119,17 +129,17 @@ def make_display(total: int, *, quiet: bool, stdout_busy: bool = False) -> Displ
 
 
 def summary(results: list[Result], total: int, seconds: float, *, quiet: bool, interrupted: bool) -> None:
-    """The closing table (terminal) or line block (elsewhere) on stderr; failures are always named."""
+    """The closing table (terminal) or one line (elsewhere, and always with ``-q``) on stderr; failures named.
+
+    Failures were named as they happened (a line each, even with ``-q``); the
+    terminal's table is the only view that lists them again below itself.
+    """
     counts = Counter(r.status for r in results)
     tokens_in = sum(r.tokens_in for r in results)
     tokens_out = sum(r.tokens_out for r in results)
     tokens_reasoning = sum(r.tokens_reasoning for r in results)
     not_run = total - len(results)
     failed = [r for r in results if r.status == "failed"]
-    if quiet:
-        if failed:
-            status.note(f"{len(failed)} of {total} files failed")
-        return
     rows = [
         ("done", str(counts["done"] + counts["diff"])),
         ("skipped", str(counts["skipped"])),
@@ -141,15 +151,20 @@ def summary(results: list[Result], total: int, seconds: float, *, quiet: bool, i
         ("tokens in / out", f"{tokens_in} / {tokens_out}" + (f" ({tokens_reasoning} reasoning)" if tokens_reasoning else "")),
         ("wall time", f"{seconds:.1f} s"),
     ]
-    if stderr_is_terminal():
-        from rich.table import Table
+    if quiet or not stderr_is_terminal():
+        status.note(summary_line(rows, interrupted=interrupted))
+        return
+    from rich.table import Table
 
-        table = Table(title="llmcli batch" + (" (interrupted)" if interrupted else ""), show_header=False)
-        for name, value in rows:
-            table.add_row(name, value)
-        stderr_console().print(table)
-    else:
-        status.note("summary: " + ", ".join(f"{name} {value}" for name, value in rows))
-    if failed and stderr_is_terminal():
-        for r in failed:
-            status.error(f"{r.job.shown}: {r.reason}")
+    table = Table(title="llmcli batch" + (" (interrupted)" if interrupted else ""), show_header=False)
+    for name, value in rows:
+        table.add_row(name, value)
+    stderr_console().print(table)
+    for r in failed:
+        status.error(f"{r.job.shown}: {r.reason}")
+
+
+def summary_line(rows: list[tuple[str, str]], *, interrupted: bool = False) -> str:
+    """``summary: done 8, skipped 1, failed 1, tokens in / out 120 / 340, wall time 3.2 s``: for logs and scripts."""
+    line = "summary: " + ", ".join(f"{name} {value}" for name, value in rows)
+    return line + (" (interrupted)" if interrupted else "")

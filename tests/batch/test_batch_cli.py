@@ -286,11 +286,12 @@ def test_from_list_on_stdin(cli, batch_env):
         "short/d/a/note000.txt", "short/d/b/c/note001.txt"]
 
 
-def test_quiet_prints_nothing_on_success(cli, batch_env):
+def test_quiet_prints_only_the_summary_line_on_success(cli, batch_env):
     server, rw, work = batch_env
     make_tree(work / "d", 3)
     result = cli("batch", "d", "-s", "fix", "--out", "o", "-q")
-    assert result.code == 0 and result.stderr == "" and result.stdout == ""
+    assert result.code == 0 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("llmcli: summary: done 3, skipped 0, failed 0,")
 
 
 def test_same_output_twice_is_refused(cli, batch_env):

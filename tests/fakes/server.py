@@ -130,6 +130,18 @@ class FakeServer:
             def log_message(self, *args) -> None:  # keep pytest output clean
                 pass
 
+            def handle(self) -> None:
+                try:
+                    super().handle()
+                except ValueError:  # a Reset part closed the handler's files on purpose
+                    self.close_connection = True
+
+            def finish(self) -> None:
+                try:
+                    super().finish()
+                except (ValueError, OSError):
+                    pass
+
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
