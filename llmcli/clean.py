@@ -53,6 +53,8 @@ class CleaningWriter:
             self.inner.feed(text)
             return
         self.buffer.append(text)
+        if self.holding:  # decided: held until the end (joining the buffer per delta would be quadratic)
+            return
         head = "".join(self.buffer).lstrip()
         if not head:
             return

@@ -74,7 +74,7 @@ class RawWriter:
         try:
             if self.buffer is not None:
                 self.stream.flush()
-                self.buffer.write(text.encode("utf-8"))
+                self.buffer.write(text.encode("utf-8", "surrogateescape"))
                 self.buffer.flush()
             else:
                 self.stream.write(text)

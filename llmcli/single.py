@@ -54,6 +54,15 @@ def run_once(o: RunOptions) -> None:
         raise UsageError("--json and --raw do not go together")
     if o.diff and o.as_json:
         raise UsageError("--diff and --json do not go together")
+    target = _output_target(o.output) if o.output else None  # what -o FILE is, before any request
+    if target is not None and target.is_stdout:  # -o - : stdout, as if no -o was given
+        target = None
+        o = _replace(o, output=None)
+    if target is None or o.as_json or o.diff:
+        from .terminal import stdout_is_closed
+
+        if stdout_is_closed():
+            raise E.StdoutClosed("stdout is closed (>&-): the answer would be lost; give -o FILE")
     previous = history.resume(o.resume) if o.resume else None
     flags = o.call
     if previous is not None and not flags.profile:
@@ -66,8 +75,6 @@ def run_once(o: RunOptions) -> None:
         raise UsageError("--diff needs exactly one text: stdin, a single -f FILE, or the words with -s STYLE")
     request = call.request(composed, prior=previous.messages if previous else ())
     warnings = call.check(composed)  # a reasoning level the model cannot take fails here, before any request
-    if o.output:
-        _check_output_path(o.output)
     endpoint = call.endpoint()
     record = _Recorder(call, o, previous, endpoint, request, composed, inputs.instruction)
 
@@ -79,8 +86,8 @@ def run_once(o: RunOptions) -> None:
         answer = _stream(call, o, backend_for(endpoint), request, composed, record)
     record.done(answer)  # first: whatever is refused or fails next, the paid answer is kept
     warnings += _check(o, answer, kept=record.kept)
-    if o.output:
-        _write_output(o.output, answer.text, o.files, kept=record.kept)
+    if target is not None:
+        _write_output(target, answer.text, o.files, kept=record.kept)
     if o.as_json:
         write_stdout(json.dumps(answer.as_json(with_reasoning=call.shows_reasoning()), ensure_ascii=False))
     if o.diff:
@@ -98,32 +105,25 @@ def _stream(call: Call, o: RunOptions, backend: Any, request: Any, composed: Com
     """Send the request and stream the answer to the terminal, the pipe, or nowhere (-o, --json)."""
     from . import render
     from .history import Capture
-    from .providers import KINDS
     from .session import complete
 
     # In a pipe, --diff prints the diff instead of the answer; on a terminal, after it.
     silent = o.as_json or bool(o.output) or (o.diff and not stdout_is_terminal())
     mode = render.choose_mode(raw=o.raw, markdown=o.markdown, silent=silent)
     writer: Any = render.make_writer(mode)
-    spinner = None
+    spinner = spinning = None
     if stderr_is_terminal():
         from .spinner import Spinner, SpinningWriter
 
-        profile = call.profile
-        spinner = Spinner(f"waiting for {KINDS[profile.provider].label} ({profile.name})").start()
-        writer = SpinningWriter(writer, spinner, answer_on_terminal=mode != render.SILENT and stdout_is_terminal())
-    on_reasoning = None
+        spinner = Spinner.waiting(call.profile.name, call.profile.base_url).start()
+        writer = spinning = SpinningWriter(writer, spinner,
+                                           answer_on_terminal=mode != render.SILENT and stdout_is_terminal())
+    on_reasoning = spinning.reasoning if spinning is not None else None  # "thinking · N characters"
     if call.shows_reasoning() and not o.as_json:
         from .reasoning_display import ReasoningDisplay
 
         writer = display = ReasoningDisplay(writer, before_first=spinner.stop if spinner else None)
         on_reasoning = display.reasoning
-    elif spinner is not None:
-        thought = [0]
-
-        def on_reasoning(text: str) -> None:
-            thought[0] += len(text)
-            spinner.detail = f" · thinking, {thought[0]:,} characters"
     writer = capture = Capture(writer)
     policy = call.policy()
 
@@ -265,22 +265,23 @@ def _usage_line(answer: Any) -> str:
     return f"{tokens} · {answer.seconds:.2f} s · {answer.profile} ({answer.model or 'default model'})"
 
 
-def _write_output(output: str, text: str, inputs: Sequence[str], *, kept: bool) -> None:
-    """-o: replace FILE atomically; an in-place edit keeps the original as FILE.bak; never write nothing.
+def _write_output(target: Any, text: str, inputs: Sequence[str], *, kept: bool) -> None:
+    """-o: FILE replaced atomically (through symlinks, which are kept), or a device or FIFO written as
+    ``>`` would; an in-place edit keeps the original as FILE.bak; never write nothing.
 
     A write that fails after the answer was paid for (a full disk) does not lose it: it is in
     the history (``llmcli last``), and it goes to stdout too, which -o left empty (exit 74).
     """
-    from .atomic import atomic_write_text, keep_backup
+    from .atomic import FILE, keep_backup, write_target
 
-    target = Path(output)
+    output = target.name
     sources = {Path(f).resolve() for f in inputs if f != "-"}
     body = text if text.endswith("\n") else text + "\n"
     try:
-        if target.exists() and target.resolve() in sources:
-            backup = keep_backup(target, target.read_bytes())
+        if target.kind == FILE and target.path.exists() and target.path in sources:
+            backup = keep_backup(target.path, target.path.read_bytes())
             status.note(f"{output} rewritten in place; the original is kept in {backup}")
-        atomic_write_text(output, body)
+        write_target(target, body.encode("utf-8"))
     except OSError as exc:
         write_stdout(body)
         where = "printed on stdout instead" + (" and kept in the history (llmcli last)" if kept else "")
@@ -289,15 +290,22 @@ def _write_output(output: str, text: str, inputs: Sequence[str], *, kept: bool) 
         status.note(f"wrote {output} ({len(text.encode())} bytes)")
 
 
-def _check_output_path(output: str) -> None:
-    """What can be known about -o FILE before a request is paid for: its directory exists and is writable."""
+def _output_target(output: str) -> Any:
+    """What can be known about -o FILE before a request is paid for: what it is, and that it can be written."""
     import os
 
-    path = Path(output)
-    if path.is_dir():
-        raise UsageError(f"-o {output}: is a directory")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise UsageError(f"-o {output}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"-o {output}: directory {parent} is not writable")
+    from .atomic import FILE, resolve_target
+
+    try:
+        target = resolve_target(output)
+    except IsADirectoryError:
+        raise UsageError(f"-o {output}: is a directory") from None
+    except OSError as exc:
+        raise UsageError(f"-o {output}: {exc.strerror or exc}") from None
+    if target.kind == FILE:
+        parent = target.path.parent
+        if not parent.is_dir():
+            raise UsageError(f"-o {output}: directory {parent} does not exist")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise UsageError(f"-o {output}: directory {parent} is not writable")
+    return target

@@ -18,6 +18,7 @@ from typing import Sequence
 from .. import errors as E
 from .. import status
 from ..call import CallFlags
+from ..names import display_name
 from ..render import write_stdout
 from ..terminal import stdout_is_terminal
 
@@ -183,7 +184,9 @@ def _read_list(name: str) -> list[str]:
             data = Path(name).read_bytes()
     except OSError as exc:
         raise E.InputError(f"--from {name}: {exc.strerror or exc}") from None
-    return data.decode("utf-8", "replace").splitlines()
+    from .plan import split_paths
+
+    return split_paths(data)
 
 
 def _dry_run(jobs, o: BatchOptions, call, max_chars: int, journal, job_id: str) -> int:
@@ -191,7 +194,7 @@ def _dry_run(jobs, o: BatchOptions, call, max_chars: int, journal, job_id: str) 
     from .chunking import estimate_tokens
     from .manifest import sha256
     from .units import layout
-    from .work import text_of
+    from .work import read_input, text_of
 
     lines = []
     total_tokens = total_units = runnable = 0
@@ -199,9 +202,12 @@ def _dry_run(jobs, o: BatchOptions, call, max_chars: int, journal, job_id: str) 
     overhead = estimate_tokens((call.request(empty).system or "") + empty.user)
     for job in jobs:
         try:
-            data = job.source.read_bytes()
+            data = read_input(job)
         except OSError as exc:
             lines.append(f"fail  {job.shown}: cannot read: {exc.strerror}")
+            continue
+        except E.InputError as exc:
+            lines.append(f"skip  {job.shown} ({str(exc).removeprefix(job.shown + ': ')})")
             continue
         text, why = text_of(job, data)
         if text is None or not text.strip():
@@ -219,7 +225,7 @@ def _dry_run(jobs, o: BatchOptions, call, max_chars: int, journal, job_id: str) 
         if o.out is None and o.suffix is None and not o.in_place:
             arrow = ""  # no output mode: a plan for --diff, or before choosing one
         else:
-            arrow = " (in place)" if o.in_place else f" -> {job.target}"
+            arrow = " (in place)" if o.in_place else f" -> {display_name(job.target)}"
         chunks = f", {len(units)} requests" if len(units) != 1 else ""
         lines.append(f"run   {job.shown}{arrow}  ~{sent} tokens in{chunks}")
     lines.append(f"{runnable} of {len(jobs)} files to rewrite, {total_units} requests, ~{total_tokens} input tokens "
@@ -238,7 +244,9 @@ class _Report:
             raise E.UsageError(f"--report {name}: {exc.strerror or exc}") from None
 
     def write(self, result) -> None:
-        self.handle.write(json.dumps(result.as_json(), ensure_ascii=False) + "\n")
+        from .manifest import json_line
+
+        self.handle.write(json_line(result.as_json()) + "\n")
         self.handle.flush()
 
     def close(self) -> None:

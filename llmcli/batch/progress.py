@@ -14,6 +14,7 @@ import threading
 from collections import Counter
 
 from .. import status
+from ..names import display_name
 from ..terminal import stderr_console, stderr_is_terminal
 from .work import Result
 
@@ -49,7 +50,7 @@ class Display:
     def _line(self, result: Result) -> str:
         where = f"{result.job.shown}"
         if result.status == "done":
-            where += f" -> {result.job.target}" if result.job.target != result.job.source else " (in place)"
+            where += f" -> {display_name(result.job.target)}" if result.job.target != result.job.source else " (in place)"
         detail = ""
         if result.status in ("done", "diff"):
             tokens = result.tokens_in + result.tokens_out

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..atomic import atomic_write_bytes, keep_backup, remove_stale_temps
+from ..names import display_name
 from .manifest import Journal, sha256
 from .plan import Job
 
@@ -30,7 +31,7 @@ class SourceChanged(Exception):
     """The input changed after it was read; its rewrite was written beside it instead."""
 
     def __init__(self, source: Path, beside: Path) -> None:
-        super().__init__(f"changed during the run: your edit is kept; the rewrite is in {beside}")
+        super().__init__(f"changed during the run: your edit is kept; the rewrite is in {display_name(beside)}")
         self.source, self.beside = source, beside
 
 

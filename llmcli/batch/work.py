@@ -21,7 +21,7 @@ from ..inputs import Document
 from .manifest import Journal, sha256
 from .plan import Job
 from .publish import Publishing, SourceChanged, publish
-from .units import Layout, layout
+from .units import Layout, LinkTokensLost, Unit, layout
 
 if TYPE_CHECKING:
     from ..call import Call
@@ -127,11 +127,20 @@ def process(job: Job, s: Settings) -> Result:
     return result
 
 
+def read_input(job: Job) -> bytes:
+    """A file's bytes, read as single mode reads ``-f FILE``: at most its input limit (then InputError)."""
+    from ..inputs import MAX_INPUT_BYTES, read_bounded
+
+    return read_bounded(job.source, MAX_INPUT_BYTES, label=job.shown)
+
+
 def _process(job: Job, s: Settings) -> Result:
     try:
-        data = job.source.read_bytes()
+        data = read_input(job)
     except OSError as exc:
         return Result(job, "failed", f"cannot read: {exc.strerror or exc}")
+    except E.InputError as exc:
+        return Result(job, "skipped", str(exc).removeprefix(f"{job.shown}: "))
     text, why = text_of(job, data)
     if text is None:
         return Result(job, "skipped", why)
@@ -180,7 +189,7 @@ def text_of(job: Job, data: bytes) -> tuple[str | None, str]:
     """The file as text, or None and why not (single mode's decoder: one rule for binary and UTF-8)."""
     from ..inputs import decode
 
-    label = str(job.source)
+    label = job.shown
     try:
         return decode(data, label), ""
     except E.InputError as err:
@@ -211,10 +220,10 @@ def _rewrite(job: Job, plan: Layout, profile: Profile, s: Settings, usage: _Usag
         if limiter is not None:
             limiter.acquire(s.stop)
 
-    answers = []
     chunked = len(plan.units) > 1
     conversation = new_id() if chunked else None  # a file's chunks are one conversation
-    for number, unit in enumerate(plan.units, 1):
+
+    def ask(number: int, unit: Unit, *, use_cache: bool = True) -> str:
         composed = s.call.compose([Document(str(job.source), unit.core)], s.instruction)
         request = s.call.request(composed, profile)
         fields = {
@@ -224,7 +233,7 @@ def _rewrite(job: Job, plan: Layout, profile: Profile, s: Settings, usage: _Usag
             "instruction": s.instruction or None, "input_text": unit.core, "conversation_id": conversation,
         }
         hit = s.log.lookup(request_key(backend.endpoint.kind, backend.endpoint.base_url, request)) \
-            if s.cache and s.log is not None else None
+            if use_cache and s.cache and s.log is not None else None
         if hit is not None:
             answer = cached_answer(hit, backend.endpoint)
             usage.cached += 1
@@ -242,6 +251,17 @@ def _rewrite(job: Job, plan: Layout, profile: Profile, s: Settings, usage: _Usag
         if s.log is not None:
             s.log.record(result=answer, cached=answer.cached, **fields)  # before the check: a paid answer is kept
         check_answer(answer, replaces_text=True, chunked=chunked)
-        answers.append(answer.text)
+        return answer.text
+
+    answers = [ask(number, unit) for number, unit in enumerate(plan.units, 1)]
     usage.all_cached = usage.cached == len(plan.units)
-    return plan.assemble(answers)
+    try:
+        return plan.assemble(answers)
+    except LinkTokensLost as lost:
+        # Small models drop a link token now and then; a fresh answer usually keeps it (never the cached one).
+        for index in lost.units:
+            answers[index] = ask(index + 1, plan.units[index], use_cache=False)
+        try:
+            return plan.assemble(answers)
+        except LinkTokensLost as again:
+            raise again.with_attempts(2) from None

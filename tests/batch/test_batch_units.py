@@ -94,17 +94,29 @@ def test_a_cut_answer_fails_the_file_instead_of_truncating(cli, batch_env):
     assert not (work / "o/a.txt").exists()
 
 
-def test_a_lost_link_token_fails_the_file(cli, batch_env):
+def test_a_lost_link_token_is_asked_again_then_fails_the_file(cli, batch_env):
     from tests.fakes.openai_wire import stream_reply
 
     server, rw, work = batch_env
     (work / "a.md").write_text("See [docs](https://x.y/z).\n")
-    server.enqueue(stream_reply(["See the docs."]))
+    server.enqueue(stream_reply(["See the docs."]), stream_reply(["See the docs, again."]))
     result = cli("batch", "a.md", "-s", "fix", "--out", "o", "--retries", "0")
-    assert result.code == 3
+    assert result.code == 3 and len(server.requests) == 2
     assert "a.md" in result.stderr and not (work / "o/a.md").exists()
-    assert "the model dropped 1 link (⟦1⟧ → https://x.y/z) from its answer" in result.stderr
+    assert "the model dropped 1 link (⟦1⟧ → https://x.y/z) from its answer; retried once" in result.stderr
     assert "--no-markdown-safe sends the Markdown whole" in result.stderr
+
+
+def test_a_link_token_dropped_once_is_kept_by_the_second_answer(cli, batch_env):
+    from tests.fakes.openai_wire import stream_reply
+
+    server, rw, work = batch_env
+    (work / "a.md").write_text("See [docs](https://x.y/z).\n")
+    server.enqueue(stream_reply(["See the docs."]))  # then the rewriter answers, keeping the token
+    result = cli("batch", "a.md", "-s", "fix", "--out", "o")
+    assert result.code == 0, result.stderr
+    assert len(server.requests) == 2
+    assert (work / "o/a.md").read_text() == "SEE [DOCS](https://x.y/z).\n"
 
 
 def test_a_hard_cut_inside_a_link_token_leaves_no_token_behind(cli, batch_env):
