@@ -376,7 +376,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return E.EXIT_USAGE
     except click_exc.ClickException as exc:
         # Click's three-line usage block, folded into our one-line error format.
-        hint = command.text_hint() if isinstance(exc, click_exc.NoSuchOption) else ""
+        hint = getattr(command, "text_hint", lambda: "")() if isinstance(exc, click_exc.NoSuchOption) else ""
         _report(f"{exc.format_message()} ({hint or 'see ' + repr('llmcli --help')})")
         return E.EXIT_USAGE
     except (typer_exc.Abort, KeyboardInterrupt, E.Interrupted):

@@ -36,7 +36,7 @@ from .providers import BUILTIN_PROFILES, KINDS, canonical_kind
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
 
 APP_NAME = "llmcli"
 FALLBACK_PROFILE = "lmstudio"

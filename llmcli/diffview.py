@@ -280,13 +280,13 @@ class _BoundedMatcher(difflib.SequenceMatcher):
 
     def __init__(self, a: list[str], b: list[str], budget: int) -> None:
         super().__init__(None, a, b, autojunk=False)
-        positions = self.b2j  # word -> its indices in b
+        positions = self.b2j  # type: ignore[attr-defined]  # word -> its indices in b (set by set_seq2)
         self._work = list(itertools.accumulate((len(positions.get(word, ())) for word in a), initial=0))
         self._budget = budget
 
     def find_longest_match(self, alo=0, ahi=None, blo=0, bhi=None):
         if ahi is None:
-            ahi = len(self.a)
+            ahi = len(self.a)  # type: ignore[attr-defined]  # set by set_seq1
         self._budget -= self._work[ahi] - self._work[alo]
         if self._budget < 0:
             raise _TooCostly()

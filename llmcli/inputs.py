@@ -17,7 +17,7 @@ import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Sequence
+from typing import Any, BinaryIO, Sequence
 
 from .errors import InputError
 from .terminal import stdin_is_terminal
@@ -59,12 +59,12 @@ def gather(words: Sequence[str], files: Sequence[str], stdin: BinaryIO | None = 
     for name in files:
         if name == STDIN:
             if not stdin_used:
-                documents.append(_read_stdin(stdin, explicit=True))
+                _append(documents, _read_stdin(stdin, explicit=True))
                 stdin_used = True
             continue
         documents.append(read_file(name))
     if STDIN in words and not stdin_used:
-        documents.append(_read_stdin(stdin, explicit=True))
+        _append(documents, _read_stdin(stdin, explicit=True))
         stdin_used = True
     if not stdin_used and not files and not stdin_is_tty and stdin is not None and not _is_null_device(stdin):
         doc = _read_stdin(stdin, explicit=False)
@@ -158,8 +158,13 @@ def decode(data: bytes, label: str) -> str:
     return text
 
 
+def _append(documents: list[Document], doc: Document | None) -> None:
+    if doc is not None:  # an explicit '-' never gives None (it raises instead); kept typed
+        documents.append(doc)
+
+
 def _stdin_buffer() -> BinaryIO | None:
-    stream = sys.stdin
+    stream: Any = sys.stdin
     if stream is None:
         return None
     return getattr(stream, "buffer", stream)

@@ -232,7 +232,7 @@ def compose(
         user = task
     else:
         user = (task + "\n\n" + body) if task else body
-    system = fill(style.system, values) if style.system_is_template else style.system
+    system = fill(style.system, values) if style.system is not None and style.system_is_template else style.system
     return Messages(system, user)
 
 

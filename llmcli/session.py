@@ -183,7 +183,7 @@ def check_answer(answer: Answer, *, replaces_text: bool, chunked: bool = False) 
     (the hint names ``--max-input-chars`` too).
     """
     label = KINDS[answer.provider].label
-    where = {"profile": answer.profile, "provider": label}
+    where: dict[str, Any] = {"profile": answer.profile, "provider": label}
     warnings: list[str] = []
     thought_it_all = not answer.text.strip() and (answer.reasoning or (answer.usage and answer.usage.reasoning_tokens))
     if answer.ending == TRUNCATED:

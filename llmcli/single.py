@@ -245,10 +245,11 @@ class _Recorder:
             self.history.record(status=how, answer=text, error=err, **self._fields())
 
 
-def _replace(flags: CallFlags, **changes: Any) -> CallFlags:
+def _replace(options: Any, **changes: Any) -> Any:
+    """A frozen dataclass (the options, the call flags) with some fields changed."""
     from dataclasses import replace
 
-    return replace(flags, **changes)
+    return replace(options, **changes)
 
 
 def _usage_line(answer: Any) -> str:
@@ -302,7 +303,7 @@ def _output_target(output: str) -> Any:
         raise UsageError(f"-o {output}: is a directory") from None
     except OSError as exc:
         raise UsageError(f"-o {output}: {exc.strerror or exc}") from None
-    if target.kind == FILE:
+    if target.kind == FILE and target.path is not None:
         parent = target.path.parent
         if not parent.is_dir():
             raise UsageError(f"-o {output}: directory {parent} does not exist")

@@ -163,7 +163,7 @@ class ClosedStream(io.TextIOBase):
     def read(self, size: int | None = -1) -> str:
         raise self._closed_error()
 
-    def readline(self, size: int | None = -1) -> str:
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]  # a text stream's readline
         raise self._closed_error()
 
     def write(self, text: str) -> int:

@@ -151,3 +151,7 @@ class Backend(Protocol):
     def list_models(self) -> list[str]:
         """Model ids the provider offers; raise ``UnsupportedError`` where it has no list endpoint."""
         ...
+
+    def warm(self) -> None:
+        """Make the SDK client now, so the first request is not delayed by it (batch dispatch)."""
+        ...
