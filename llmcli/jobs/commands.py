@@ -127,7 +127,7 @@ def _span(seconds: float) -> str:
 
 def show_status(job_id: str, *, wait: bool = False, interval: float | None = None, as_json: bool = False,
                 config_path: Path | None = None, state_dir: Path | None = None,
-                sleep: Callable[[float], None] = time.sleep) -> int:
+                sleep: Callable[[float], None] | None = None) -> int:
     from .refresh import all_ended, refresh, unfinished
 
     job = _open(job_id, state_dir)
@@ -151,7 +151,7 @@ def show_status(job_id: str, *, wait: bool = False, interval: float | None = Non
                                 f"polled ({seen.errors[0]}); trying again")
                     wait_for = max(delay, seen.retry_after or 0.0)
                 status.note(f"job {job.id}: {_counts_line(job)}; next poll in {wait_for:.0f} s")
-                sleep(wait_for)
+                (sleep or time.sleep)(wait_for)
                 delay = min(delay * BACKOFF, MAX_INTERVAL)
             done = all_ended(job)
     finally:

@@ -26,6 +26,8 @@ from .batch import CANCELED, CANCELLED, CANCELLING, COMPLETED, ERRORED, EXPIRED_
 
 # 100,000 requests / 256 MB documented; 64 MB because the whole chunk is one JSON body in memory.
 LIMITS = Limits(100_000, 64 * 2**20)
+_NOT_RUN = {EXPIRED_ITEM: "the batch reached its 24 h limit before this request ran",
+            CANCELED: "the batch was cancelled before this request ran"}
 _RESULT_STATES = {"succeeded": SUCCEEDED, "errored": ERRORED, "canceled": CANCELED, "expired": EXPIRED_ITEM}
 
 
@@ -128,7 +130,8 @@ class AnthropicEngine:
             state = _RESULT_STATES.get(str(result.get("type")), ERRORED)
             if state != SUCCEEDED:
                 error = (result.get("error") or {}).get("error") or {}
-                reason = ": ".join(x for x in (error.get("type"), error.get("message")) if x) or str(result.get("type"))
+                reason = ": ".join(x for x in (error.get("type"), error.get("message")) if x) or _NOT_RUN.get(
+                    state, str(result.get("type")))
                 yield Outcome(cid, state, error=reason)
                 continue
             message = result.get("message") or {}

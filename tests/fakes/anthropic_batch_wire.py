@@ -114,7 +114,7 @@ class AnthropicBatchFake:
         if batch.ended:
             status = "ended"
             counts["processing"] = 0
-            for _, _, outcome in batch.results(self.knobs):
+            for _, _, outcome in self._outcomes(batch):
                 key = {SUCCEEDED: "succeeded", CUT: "succeeded", ERRORED: "errored", EXPIRED: "expired",
                        CANCELED: "canceled", MISSING: "errored"}[outcome]
                 counts[key] += 1
@@ -130,12 +130,18 @@ class AnthropicBatchFake:
             "cancel_initiated_at": None, "archived_at": None, "results_url": results_url,
         }
 
+    def _outcomes(self, batch: Batch) -> list[tuple[str, str, str]]:
+        """A batch never fails as a whole here: every request comes back errored instead."""
+        if batch.end_state == "failed":
+            return [(cid, text, ERRORED) for cid, text in batch.requests]
+        return batch.results(self.knobs)
+
     def _results(self, batch_id: str) -> Reply:
         batch = self.store.batches.get(batch_id)
         if batch is None or not batch.ended:
             return _error(404, "not_found_error", "no results yet")
         lines = []
-        for n, (cid, text, outcome) in enumerate(batch.results(self.knobs)):
+        for n, (cid, text, outcome) in enumerate(self._outcomes(batch)):
             if outcome == MISSING:
                 continue
             if outcome in (SUCCEEDED, CUT):
@@ -146,8 +152,10 @@ class AnthropicBatchFake:
                     "stop_reason": "max_tokens" if outcome == CUT else "end_turn", "stop_sequence": None,
                     "usage": {"input_tokens": prompt, "output_tokens": answer_tokens}}}
             elif outcome == ERRORED:
+                message = "the model is not available for batch" if batch.end_state == "failed" else \
+                    "this text is refused"
                 result = {"type": "errored", "error": {"type": "error", "error": {
-                    "type": "invalid_request_error", "message": "this text is refused"}, "request_id": f"req_{n}"}}
+                    "type": "invalid_request_error", "message": message}, "request_id": f"req_{n}"}}
             else:
                 result = {"type": "expired" if outcome == EXPIRED else "canceled"}
             lines.append(json.dumps({"custom_id": cid, "result": result}) + "\n")

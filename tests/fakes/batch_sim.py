@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 _TEXT = re.compile(r"<(text(?:-\d+)?)>\n(.*)</\1>\s*\Z", re.S)
+_RETRIED = re.compile(r"a\d+$")
 
 SUCCEEDED, ERRORED, EXPIRED, CANCELED, MISSING, CUT = "succeeded", "errored", "expired", "canceled", "missing", "cut"
 
@@ -45,6 +46,7 @@ class Knobs:
     create_status: int | None = None  # answer the next create with this HTTP error instead
     results_url_host: str | None = None  # Anthropic: hand out results on another host
     part_size: int = 65536  # downloads are streamed in parts of this size
+    heal_on_retry: bool = False  # a retried request (id ending in a2, a3 …) always succeeds
 
 
 def sent_text(content: str) -> str:
@@ -104,7 +106,7 @@ class Batch:
         done_upto = len(self.requests) // 2 if self.end_state in ("expired", "cancelled") else len(self.requests)
         out = []
         for index, (cid, text) in enumerate(self.requests):
-            outcome = outcome_of(text)
+            outcome = SUCCEEDED if knobs.heal_on_retry and _RETRIED.search(cid) else outcome_of(text)
             if index >= done_upto:
                 outcome = EXPIRED if self.end_state == "expired" else CANCELED
             out.append((cid, text, outcome))

@@ -44,6 +44,8 @@ class OpenAIBatchFake:
 
     def __call__(self, request: Recorded) -> Reply:
         path, method = request.path, request.method
+        if method == "POST" and path.endswith("/chat/completions"):
+            return self._chat(request)
         if method == "POST" and _FILES.match(path):
             return self._upload(request)
         if method == "GET" and (m := _CONTENT.match(path)):
@@ -57,6 +59,13 @@ class OpenAIBatchFake:
         if method == "GET" and (m := _BATCH.match(path)):
             return self._get(m["id"])
         return _error(404, f"no route {method} {path}")
+
+    def _chat(self, request: Recorded) -> Reply:
+        """A real-time call (``jobs retry --sync``): the same rewrite, streamed."""
+        from .openai_wire import stream_reply
+
+        user = [m for m in request.json["messages"] if m["role"] == "user"][-1]["content"]
+        return stream_reply([rewrite(sent_text(user))])
 
     # -- files -------------------------------------------------------------------------
 
