@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 
 from .batch_sim import CANCELED, CUT, ERRORED, EXPIRED, MISSING, Batch, Knobs, Store, parts_of, rewrite, \
     sent_text, usage_of
@@ -166,9 +167,9 @@ class GeminiBatchFake:
         return "BATCH_STATE_PENDING" if batch.polls == 0 else "BATCH_STATE_RUNNING"
 
     def _object(self, batch: Batch) -> dict:
+        created = datetime.fromtimestamp(batch.created, timezone.utc).isoformat().replace("+00:00", "Z")
         meta: dict = {"@type": _TYPE, "model": batch.extra["model"], "displayName": batch.tag["displayName"],
-                      "state": self._state(batch), "createTime": "2025-01-01T00:00:00Z",
-                      "updateTime": "2025-01-01T00:00:00Z",
+                      "state": self._state(batch), "createTime": created, "updateTime": created,
                       "batchStats": {"requestCount": str(len(batch.requests))}}
         obj: dict = {"name": f"batches/{batch.id}", "metadata": meta, "done": batch.ended}
         if batch.ended and batch.end_state != "failed":
