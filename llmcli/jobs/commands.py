@@ -45,6 +45,20 @@ def engine_factory(job: Job, config_path: Path | None, timeout: float | None = N
     return make
 
 
+def interruptible(command: Callable[..., int]) -> Callable[..., int]:
+    """Ctrl-C: one line and exit 130 (Typer would swallow it silently); every step before it is saved."""
+    import functools
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> int:
+        try:
+            return command(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise E.Interrupted("interrupted (nothing is lost: run the same command again)") from None
+
+    return run
+
+
 def _open(job_id: str, state_dir: Path | None) -> Job:
     return store.find(store.jobs_root(state_dir), job_id)
 
@@ -125,6 +139,7 @@ def _span(seconds: float) -> str:
 # -- status -------------------------------------------------------------------------------------
 
 
+@interruptible
 def show_status(job_id: str, *, wait: bool = False, interval: float | None = None, as_json: bool = False,
                 config_path: Path | None = None, state_dir: Path | None = None,
                 sleep: Callable[[float], None] | None = None) -> int:
@@ -206,6 +221,7 @@ def _print_status(job: Job, *, as_json: bool) -> None:
 # -- fetch --------------------------------------------------------------------------------------
 
 
+@interruptible
 def fetch_job(job_id: str, *, force: bool = False, report: str | None = None, quiet: bool = False,
               config_path: Path | None = None, state_dir: Path | None = None) -> int:
     from .fetch import fetch
@@ -230,6 +246,7 @@ def fetch_job(job_id: str, *, force: bool = False, report: str | None = None, qu
 # -- cancel -------------------------------------------------------------------------------------
 
 
+@interruptible
 def cancel_job(job_id: str, *, config_path: Path | None = None, state_dir: Path | None = None) -> int:
     from ..providers.batch import Remote, Tag
     from .refresh import update_counts
@@ -295,6 +312,7 @@ def parse_only(text: str | None) -> tuple[str, ...]:
     return wanted
 
 
+@interruptible
 def retry_job(job_id: str, *, only: str | None = None, sync: bool = False, config_path: Path | None = None,
               state_dir: Path | None = None) -> int:
     from .retry import retry, retry_sync

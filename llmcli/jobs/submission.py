@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,11 +89,18 @@ def submit(jobs: Sequence[Any], build_request: BuildRequest, profile: Any, *, op
     with job.lock():
         try:
             if job.manifest["state"] == "preparing":
-                prepare(job, jobs, build_request, engine, o)
+                try:
+                    prepare(job, jobs, build_request, engine, o)
+                except E.LlmcliError:
+                    job.close()
+                    shutil.rmtree(job.path, ignore_errors=True)  # nothing was sent: leave no half-made job
+                    raise
             send(job, engine)
-        except (E.ProviderError, KeyboardInterrupt, E.Interrupted):
+        except (E.ProviderError, KeyboardInterrupt, E.Interrupted) as exc:
             status.note(f"job {job.id}: submission stopped; run the same command again to continue "
                         "(what reached the provider is found again, never sent twice)")
+            if isinstance(exc, KeyboardInterrupt):
+                raise E.Interrupted("interrupted") from None
             raise
         finally:
             job.close()
