@@ -14,6 +14,8 @@ place, its rewrite goes beside it as ``FILE.llmcli-new``; with ``--out`` or
 from __future__ import annotations
 
 import json
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -30,6 +32,7 @@ from .store import PENDING, STALE, WRITTEN, FileRow, Item, Job
 
 NEW_SUFFIX = ".llmcli-new"
 COMMIT_EVERY = 200
+WRITERS = 4  # as local batch's default -j: writes overlap their fsyncs
 
 
 @dataclass
@@ -52,50 +55,85 @@ class Fetched:
 
 
 def fetch(job: Job, make_engine: EngineFactory, *, force: bool = False, report: IO[str] | None = None,
-          quiet: bool = False) -> Fetched:
+          quiet: bool = False, writers: int = WRITERS) -> Fetched:
+    """Write every file whose requests all finished; ``writers`` threads overlap the writes' fsyncs."""
     seen = refresh(job, make_engine)
     done = Fetched(provider_errors=list(seen.errors))
     for line in seen.errors:
         status.error(line)
     db = job.items()
-    m = job.manifest
     journal = Journal()
-    tx_open = False
-    since_commit = 0
+    inflight: deque[tuple[_Write | None, Any]] = deque()
+    marks = 0
+
+    def finish() -> None:
+        nonlocal marks
+        task, pending = inflight.popleft()
+        line = pending if task is None else _settle(job, task, pending.result(), db, done)
+        marks += task is not None
+        if report is not None and line is not None:
+            report.write(json.dumps(line, ensure_ascii=False) + "\n")
+            report.flush()
+
+    db.db.execute("BEGIN IMMEDIATE")
     try:
-        for row in db.files():
-            if not tx_open:
-                db.db.execute("BEGIN IMMEDIATE")
-                tx_open = True
-            result = _one(job, row, db, journal, force=force, done=done)
-            if result is not None:
-                if report is not None:
-                    report.write(json.dumps(result, ensure_ascii=False) + "\n")
-                    report.flush()
-            since_commit += 1
-            if since_commit >= COMMIT_EVERY:
-                db.db.execute("COMMIT")
-                tx_open, since_commit = False, 0
-        if tx_open:
-            db.db.execute("COMMIT")
-            tx_open = False
+        with ThreadPoolExecutor(max_workers=max(1, writers), thread_name_prefix="llmcli-fetch") as pool:
+            for row in db.files():
+                step = _plan(job, row, db, force=force, done=done)
+                if isinstance(step, _Write):
+                    inflight.append((step, pool.submit(_write, step, job.manifest, journal, force)))
+                else:
+                    inflight.append((None, step))
+                while inflight and (len(inflight) > 4 * writers or inflight[0][0] is None or inflight[0][1].done()):
+                    finish()
+                if marks >= COMMIT_EVERY:
+                    db.db.execute("COMMIT")
+                    db.db.execute("BEGIN IMMEDIATE")
+                    marks = 0
+            while inflight:
+                finish()
     finally:
-        if tx_open:
-            db.db.execute("COMMIT")  # what was marked stays marked: each mark follows a finished write
+        db.db.execute("COMMIT")  # what was marked stays marked: each mark follows a finished write
         journal.close()
     update_counts(job)
-    m["done"] = not (done.failed or done.running or done.beside or done.provider_errors)
+    job.manifest["done"] = not (done.failed or done.running or done.beside or done.provider_errors)
     job.save()
     _summary(job, done, quiet=quiet)
     return done
 
 
-def _one(job: Job, row: FileRow, db: Any, journal: Journal, *, force: bool, done: Fetched) -> dict | None:
+@dataclass
+class _Write:
+    """A file ready to be published: its rewrite, assembled and checked on the main thread."""
+
+    row: FileRow
+    plan_job: PlanJob
+    units: list[Item]
+    new_text: str
+    out_sha: str
+
+
+@dataclass
+class _Written:
+    state: str  # WRITTEN | STALE | ALREADY | FAILED
+    publish_to: PlanJob
+    note: str | None = None
+
+
+ALREADY, FAILED = "already", "failed"
+
+
+def _plan(job: Job, row: FileRow, db: Any, *, force: bool, done: Fetched) -> "_Write | dict":
+    """Main thread: a final report line (skipped, pending, failed), or the file's rewrite to publish."""
     m = job.manifest
     plan_job = PlanJob(Path(row.source), Path(row.target), row.shown)
-    if row.state in (WRITTEN, STALE) and not force:
+    if row.state == WRITTEN and not force:
         done.already += 1
         return _report(job, plan_job, "skipped", "already written", [], row)
+    if row.state == STALE and not force:
+        done.beside += 1  # still not in place: says so every time, until --force
+        return _report(job, PlanJob(plan_job.source, beside_of(plan_job.source), row.shown), "done", row.note or "",
+                       [], row)
     units = db.units(row.no)
     if any(u.state == PENDING for u in units):
         done.running += 1
@@ -118,18 +156,21 @@ def _one(job: Job, row: FileRow, db: Any, journal: Journal, *, force: bool, done
         for item in units:
             db.fail_item(db.db, item.id, str(exc))
         return _failed(job, plan_job, str(exc), units, row, done)
-    data = new_text.encode("utf-8")
-    out_sha = sha256(data)
-    source, target = Path(row.source), Path(row.target)
-    if not force and _sha_of(target) == out_sha:
-        db.mark_file(db.db, row.no, WRITTEN, out_sha, None)  # written before a crash that lost the mark
-        done.already += 1
-        return _report(job, plan_job, "skipped", "already written", units, row)
+    return _Write(row, plan_job, units, new_text, sha256(new_text.encode("utf-8")))
+
+
+def _write(task: _Write, m: dict[str, Any], journal: Journal, force: bool) -> _Written:
+    """A writer thread: the staleness check, then local batch's own atomic write, backup and journal."""
+    row, plan_job = task.row, task.plan_job
+    source, target = plan_job.source, plan_job.target
     try:
-        original = source.read_bytes()
+        original: bytes | None = source.read_bytes()
     except OSError:
         original = None
     in_place = target == source or (original is not None and target.resolve() == source.resolve())
+    current = (sha256(original) if original is not None else None) if in_place else _sha_of(target)
+    if not force and current == task.out_sha:
+        return _Written(ALREADY, plan_job)  # written before a crash that lost the mark
     stale = original is None or sha256(original) != row.src_sha
     publish_to, state, note = plan_job, WRITTEN, None
     if stale and not force:
@@ -137,24 +178,37 @@ def _one(job: Job, row: FileRow, db: Any, journal: Journal, *, force: bool, done
             beside = beside_of(source)
             publish_to, state = PlanJob(source, beside, row.shown), STALE
             note = f"{row.shown} changed since it was submitted: its rewrite is in {beside} (--force replaces it)"
+            if _sha_of(beside) == task.out_sha:
+                return _Written(state, publish_to, note)
         else:
             note = f"{row.shown} changed since it was submitted: {target} is the rewrite of the version sent"
     try:
-        if not (state == STALE and _sha_of(publish_to.target) == out_sha):  # else: already beside it
-            seams.publish(publish_to, original or b"", new_text, row.src_sha, backup=bool(m.get("backup", True)),
-                          backup_dir=Path(m["backup_dir"]) if m.get("backup_dir") else None,
-                          journal=journal, settings_id=str(m.get("settings_id") or ""))
+        seams.publish(publish_to, original or b"", task.new_text, row.src_sha, backup=bool(m.get("backup", True)),
+                      backup_dir=Path(m["backup_dir"]) if m.get("backup_dir") else None,
+                      journal=journal, settings_id=str(m.get("settings_id") or ""))
     except OSError as exc:
-        return _failed(job, plan_job, f"cannot write {publish_to.target}: {exc.strerror or exc}", units, row, done)
-    db.mark_file(db.db, row.no, state, out_sha, note)
-    if note:
-        status.warn(note)
-    if state == STALE:
+        return _Written(FAILED, publish_to, f"cannot write {publish_to.target}: {exc.strerror or exc}")
+    return _Written(state, publish_to, note)
+
+
+def _settle(job: Job, task: _Write, written: _Written, db: Any, done: Fetched) -> dict:
+    """Main thread: record what a writer did, in file order."""
+    row = task.row
+    if written.state == FAILED:
+        return _failed(job, task.plan_job, written.note or "cannot write", task.units, row, done)
+    if written.state == ALREADY:
+        db.mark_file(db.db, row.no, WRITTEN, task.out_sha, None)
+        done.already += 1
+        return _report(job, task.plan_job, "skipped", "already written", task.units, row)
+    db.mark_file(db.db, row.no, written.state, task.out_sha, written.note)
+    if written.note:
+        status.warn(written.note)
+    if written.state == STALE:
         done.beside += 1
     else:
         done.written += 1
-        done.stale += 1 if note else 0
-    return _report(job, publish_to, "done", note or "", units, row)
+        done.stale += 1 if written.note else 0
+    return _report(job, written.publish_to, "done", written.note or "", task.units, row)
 
 
 def beside_of(source: Path) -> Path:

@@ -139,8 +139,15 @@ class Job:
 def create(root: Path, manifest: dict[str, Any]) -> Job:
     """A new job directory with its first manifest, durable before anything else happens."""
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = root / manifest["job"]
-    path.mkdir(mode=0o700)
+    base, n = manifest["job"], 1
+    while True:
+        path = root / manifest["job"]
+        try:
+            path.mkdir(mode=0o700)
+            break
+        except FileExistsError:  # the same command twice within a second
+            n += 1
+            manifest["job"] = f"{base}-{n}"
     for sub in ("chunks", "raw"):
         (path / sub).mkdir(mode=0o700)
     fsync_dir(root)

@@ -116,7 +116,7 @@ def job_key(jobs: Sequence[Any], build_request: BuildRequest, profile: Any, o: S
     """What makes "the same command": the inputs and targets, the profile, and the request a probe becomes."""
     digest = hashlib.sha256()
     for job in jobs:
-        digest.update(f"{Path(job.source).resolve()}\0{Path(job.target).resolve()}\n".encode())
+        digest.update(f"{os.path.abspath(job.source)}\0{os.path.abspath(job.target)}\n".encode())
     probe = build_request(jobs[0], "<probe>")
     settings = {"profile": profile.name, "provider": profile.provider, "probe": request_dict(probe),
                 "max_chars": o.max_chars, "markdown_safe": o.markdown_safe, "clean": o.clean,
@@ -145,7 +145,10 @@ def _manifest(key: str, profile: Any, endpoint: Any, o: SubmitOptions) -> dict[s
 
 
 def request_dict(request: Any) -> dict[str, Any]:
-    return dataclasses.asdict(request)
+    """A ``Request`` as JSON-ready fields (every field, whatever the dataclass gains; messages as dicts)."""
+    fields = dict(vars(request))
+    fields["messages"] = [dict(vars(m)) for m in request.messages]
+    return fields
 
 
 def request_from(data: str) -> Any:

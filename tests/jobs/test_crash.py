@@ -140,14 +140,12 @@ def test_crash_while_writing_files_then_fetch_again(pb, monkeypatch, after):
     job = pb.submit("d", out="out")
     pb.settle(job)
     original = seams.publish
-    calls = [0]
 
-    def dying(*args, **kwargs):
-        calls[0] += 1
-        if calls[0] == 3 and not after:
+    def dying(job, *args, **kwargs):
+        if job.target.name == "f2.txt" and not after:
             raise Crash("write")
-        original(*args, **kwargs)
-        if calls[0] == 3:
+        original(job, *args, **kwargs)
+        if job.target.name == "f2.txt":
             raise Crash("after write")
 
     monkeypatch.setattr(seams, "publish", dying)
@@ -155,10 +153,10 @@ def test_crash_while_writing_files_then_fetch_again(pb, monkeypatch, after):
         pb.jobs("fetch", job)
     out = pb.work / "out"
     written = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
-    assert len(written) == (3 if after else 2)
+    assert len(written) >= 2  # the writers overlap: the ones before the crash, maybe some after it
+    assert ("f2.txt" in written) == after
     assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
     monkeypatch.setattr(seams, "publish", original)
-    calls[0] = 0
     done = pb.jobs("fetch", job)
     assert done.code == 0, done.stderr
     for name, stamp in written.items():

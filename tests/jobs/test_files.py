@@ -86,8 +86,12 @@ def test_stale_source_in_place_goes_beside_it(pb):
     assert not (pb.work / "d" / "a.txt.bak").exists()
     assert (pb.work / "d" / "b.txt").read_text() == "BETA\n"
     assert "d/a.txt changed since it was submitted" in done.stderr and "a.txt.llmcli-new" in done.stderr
-    again = pb.jobs("fetch", job)  # idempotent: nothing rewritten, same answer
-    assert "already written 2" in again.stderr
+    beside = pb.work / "d" / "a.txt.llmcli-new"
+    stamp = beside.stat().st_mtime_ns
+    again = pb.jobs("fetch", job)  # idempotent: nothing rewritten, the same answer and exit code
+    assert again.code == 3
+    assert "already written 1, beside a changed source 1" in again.stderr
+    assert beside.stat().st_mtime_ns == stamp
     forced = pb.jobs("fetch", job, "--force")
     assert forced.code == 0, forced.stderr
     assert edited.read_text() == "ALPHA\n"
