@@ -208,6 +208,8 @@ def _print_status(job: Job, *, as_json: bool) -> None:
         lines.append(f"  batch {c['chunk']}: {c['batch'] or '(not created)'}  {what}{detail}  {c['requests']} requests"
                      + (f"  [{counts}]" if counts else "") + ("  results downloaded" if c["results_downloaded"] else "")
                      + (f"  error: {c['error']}" if c["error"] else ""))
+    if m.get("state") != "submitted":
+        lines.append("submission incomplete: run the same llmcli batch command again (nothing is sent twice)")
     lines.append(f"requests: {_counts_line(job)}")
     files = m.get("file_counts") or {}
     lines.append(f"files: {info['files']}, written {files.get('written', 0)}"
@@ -250,7 +252,7 @@ def fetch_job(job_id: str, *, force: bool = False, report: str | None = None, qu
 def cancel_job(job_id: str, *, config_path: Path | None = None, state_dir: Path | None = None) -> int:
     from ..providers.batch import Remote, Tag
     from .refresh import update_counts
-    from .submission import CLOCK_SKEW, record_created
+    from .submission import CLOCK_SKEW, known_batches, record_created
 
     job = _open(job_id, state_dir)
     make = engine_factory(job, config_path)
@@ -265,7 +267,7 @@ def cancel_job(job_id: str, *, config_path: Path | None = None, state_dir: Path 
                 if step == store.CREATING:  # maybe created before a crash: find it, so it is cancelled too
                     engine = engine or make()
                     found = engine.find(Tag(job.id, chunk["no"]), since=chunk["create_started"] - CLOCK_SKEW,
-                                        count=chunk["count"])
+                                        count=chunk["count"], exclude=known_batches(job.path.parent))
                     if found is not None:
                         record_created(job, chunk, found)
                         step = CREATED

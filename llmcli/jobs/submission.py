@@ -137,8 +137,7 @@ def _manifest(key: str, profile: Any, endpoint: Any, o: SubmitOptions) -> dict[s
 
     return {
         "schema": store.SCHEMA, "job": store.new_job_id(key), "key": key, "created_at": round(time.time(), 3),
-        "llmcli": __version__, "profile": profile.name, "provider": profile.provider,
-        "base_url": endpoint.base_url, "window": o.window, "settings_id": o.settings_id or key[:32],
+        "llmcli": __version__, "profile": profile.name, "provider": profile.provider, "window": o.window, "settings_id": o.settings_id or key[:32],
         "clean": o.clean, "backup": o.backup, "backup_dir": str(o.backup_dir) if o.backup_dir else None,
         "state": "preparing", "totals": {"files": 0, "items": 0}, "chunks": [],
     }
@@ -328,7 +327,8 @@ def send_chunk(job: Job, engine: Engine, chunk: dict[str, Any]) -> None:
     if chunk.get("retry") and not chunk.get("requeued"):
         _requeue(job, chunk)
     if chunk["step"] == CREATING:
-        found = engine.find(tag, since=chunk["create_started"] - CLOCK_SKEW, count=chunk["count"])
+        found = engine.find(tag, since=chunk["create_started"] - CLOCK_SKEW, count=chunk["count"],
+                            exclude=known_batches(job.path.parent))
         if found is not None:
             record_created(job, chunk, found)
             return
@@ -342,6 +342,11 @@ def send_chunk(job: Job, engine: Engine, chunk: dict[str, Any]) -> None:
     chunk["create_started"] = round(time.time(), 3)
     job.save()
     record_created(job, chunk, engine.create(path=path, file_id=chunk.get("file_id"), model=chunk["model"], tag=tag))
+
+
+def known_batches(root: Path) -> set[str]:
+    """Provider batch ids some local job already owns: never adopted by another chunk."""
+    return {str(c["batch_id"]) for j in store.all_jobs(root) for c in j.chunks if c.get("batch_id")}
 
 
 def _requeue(job: Job, chunk: dict[str, Any]) -> None:

@@ -64,7 +64,9 @@ class AnthropicEngine:
             batch = self.backend.client().messages.batches.create(requests=requests)  # type: ignore[arg-type]
         return self._remote(batch)
 
-    def find(self, tag: Tag, *, since: float, count: int) -> Remote | None:
+    def find(self, tag: Tag, *, since: float, count: int, exclude: frozenset[str] | set[str] = frozenset()
+             ) -> Remote | None:
+        """The batch this chunk created before a crash, if any (``exclude``: ids other chunks own)."""
         found = []
         with E.map_exceptions(self.backend.mapping()):
             for batch in self.backend.client().messages.batches.list(limit=100):
@@ -74,7 +76,7 @@ class AnthropicEngine:
                 counts = getattr(batch, "request_counts", None)
                 total = sum(int(getattr(counts, k, 0) or 0)
                             for k in ("processing", "succeeded", "errored", "canceled", "expired"))
-                if total == count:
+                if total == count and str(batch.id) not in exclude:
                     found.append(batch)
         if len(found) > 1:
             ids = ", ".join(str(b.id) for b in found)

@@ -63,13 +63,15 @@ class GeminiEngine:
                                                        config={"display_name": tag.name})
         return self._remote(job)
 
-    def find(self, tag: Tag, *, since: float, count: int) -> Remote | None:
+    def find(self, tag: Tag, *, since: float, count: int, exclude: frozenset[str] | set[str] = frozenset()
+             ) -> Remote | None:
+        """The batch this chunk created before a crash, if any (``exclude``: ids other chunks own)."""
         with E.map_exceptions(self.backend.mapping()):
             for job in self.backend.client().batches.list(config={"page_size": 100}):
                 created = timestamp(getattr(job, "create_time", None))
                 if created is not None and created < since:
                     return None
-                if getattr(job, "display_name", None) == tag.name:
+                if getattr(job, "display_name", None) == tag.name and str(job.name) not in exclude:
                     return self._remote(job)
         return None
 

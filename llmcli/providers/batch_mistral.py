@@ -66,12 +66,14 @@ class MistralEngine:
                                                    http_headers=self.headers)
         return self._remote(job)
 
-    def find(self, tag: Tag, *, since: float, count: int) -> Remote | None:
+    def find(self, tag: Tag, *, since: float, count: int, exclude: frozenset[str] | set[str] = frozenset()
+             ) -> Remote | None:
+        """The batch this chunk created before a crash, if any (``exclude``: ids other chunks own)."""
         with E.map_exceptions(self.backend.mapping()):
             listing = self._client().batch.jobs.list(metadata=tag.metadata, page_size=100, http_headers=self.headers)
         for job in listing.data or ():
             metadata = getattr(job, "metadata", None) or {}
-            if all(metadata.get(k) == v for k, v in tag.metadata.items()):
+            if all(metadata.get(k) == v for k, v in tag.metadata.items()) and str(job.id) not in exclude:
                 return self._remote(job)
         return None
 

@@ -104,7 +104,9 @@ class OpenAIEngine:
             )
         return self._remote(batch)
 
-    def find(self, tag: Tag, *, since: float, count: int) -> Remote | None:
+    def find(self, tag: Tag, *, since: float, count: int, exclude: frozenset[str] | set[str] = frozenset()
+             ) -> Remote | None:
+        """The batch this chunk created before a crash, if any (``exclude``: ids other chunks own)."""
         wanted = self._tag(tag)
         with E.map_exceptions(self.backend.mapping()):
             for batch in self._client().batches.list(limit=100):
@@ -112,7 +114,7 @@ class OpenAIEngine:
                 if created is not None and created < since:
                     return None  # newest first: everything further is older than our attempt
                 metadata = getattr(batch, "metadata", None) or {}
-                if all(metadata.get(k) == v for k, v in wanted.items()):
+                if all(metadata.get(k) == v for k, v in wanted.items()) and str(batch.id) not in exclude:
                     return self._remote(batch)
         return None
 

@@ -196,3 +196,20 @@ def test_sigkill_while_the_provider_creates_the_batch(pb, isolated_env):
     job = pb.submit("d", out="out")
     assert len(pb.fake.store.batches) == 1 and pb.creates() == 1
     finish(pb, job)
+
+
+@pytest.mark.parametrize("pb", ["anthropic"], indirect=True)
+def test_anthropic_never_adopts_another_jobs_batch(pb, monkeypatch):
+    """Found again by request count (no metadata there): a batch another local job owns is never taken."""
+    make_files(pb.work / "one", {f"f{i}.txt": f"first {i}\n" for i in range(3)})
+    make_files(pb.work / "two", {f"f{i}.txt": f"second {i}\n" for i in range(3)})
+    first = pb.submit("one", out="out1")
+    with pytest.MonkeyPatch.context() as mp:
+        crash_at(mp, ENGINES["anthropic"], "create", after=False)  # dies as it was about to create
+        with pytest.raises(Crash):
+            pb.submit("two", out="out2")
+    second = pb.submit("two", out="out2")
+    assert second != first
+    assert len(pb.fake.store.batches) == 2  # its own batch, not the first job's one of the same size
+    texts = sorted(t for _, t in pb.fake.store.batches[sorted(pb.fake.store.batches)[-1]].requests)
+    assert texts == [f"second {i}" for i in range(3)]
