@@ -174,7 +174,7 @@ def prepare(job: Job, jobs: Sequence[Any], build_request: BuildRequest, engine: 
         stale.unlink()  # a crash mid-prepare: start it over, nothing was sent
     db = job.items()
     db.reset()
-    journal = None if o.force else Journal()
+    journal = None if o.force or not _journal_kept() else Journal()
     chunker = Chunker(job.path / "chunks", engine.limits)
     files = items = 0
     try:
@@ -224,6 +224,16 @@ def prepare(job: Job, jobs: Sequence[Any], build_request: BuildRequest, engine: 
     job.manifest["totals"] = {"files": files, "items": items}
     job.manifest["state"] = "prepared"
     job.save()
+
+
+def _journal_kept() -> bool:
+    """Whether local batch's journal holds anything (its look-up resolves two paths a file: skipped when empty)."""
+    from ..batch.manifest import default_path
+
+    try:
+        return default_path().stat().st_size > 0
+    except OSError:
+        return False
 
 
 def _flush(db: Any, pending: list) -> None:
