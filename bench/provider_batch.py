@@ -146,7 +146,8 @@ def _write(work: Path, url: str) -> dict:
 
     def one(item: tuple[str, str]) -> None:
         name, text = item
-        _write(Job(work / "d" / name, work / "local-out" / name, name), b"", text, sha256(b""), settings)
+        _write(Job(work / "d" / name, work / "local-out" / name, name), b"", text, sha256(b""),
+               settings)  # type: ignore[arg-type]  # the four fields _write reads
 
     with ThreadPoolExecutor(4) as pool:  # local batch's default -j
         list(pool.map(one, texts))
@@ -178,6 +179,7 @@ def one_size(count: int, trace: bool) -> dict:
         server = subprocess.Popen([sys.executable, "-c", SERVE, str(ROOT)], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
         try:
+            assert server.stdout is not None and server.stdin is not None
             url = server.stdout.readline().strip()
             (work / "config.toml").write_text(
                 f'[profiles.pb]\nprovider = "openai"\nbase_url = "{url}/v1"\napi_key_env = "BENCH_KEY"\n'
@@ -189,7 +191,8 @@ def one_size(count: int, trace: bool) -> dict:
             return {name: run_step(name, work, url, env, trace) for name in ("read", "submit", "status", "fetch",
                                                                               "write")}
         finally:
-            server.stdin.close()
+            if server.stdin is not None:
+                server.stdin.close()
             server.wait(timeout=30)
 
 

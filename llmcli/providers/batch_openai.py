@@ -176,10 +176,10 @@ def outcome(item: dict[str, Any]) -> Outcome:
         reason = f"{code}: {message}" if code and code not in message else message
         return Outcome(cid, state, error=reason, http_status=status if isinstance(status, int) else None)
     choices = (body or {}).get("choices") or [{}]
-    message = choices[0].get("message") or {}
+    answer = choices[0].get("message") or {}
     finish = choices[0].get("finish_reason")
     usage = (body or {}).get("usage") or {}
-    return Outcome(cid, SUCCEEDED, text=content_text(message.get("content")), finish_reason=finish,
+    return Outcome(cid, SUCCEEDED, text=content_text(answer.get("content")), finish_reason=finish,
                    ending=ending_of(finish), tokens_in=usage.get("prompt_tokens"),
                    tokens_out=usage.get("completion_tokens"), http_status=status)
 

@@ -127,7 +127,8 @@ class AnthropicBatchFake:
             "created_at": created.isoformat().replace("+00:00", "Z"),
             "expires_at": (created + timedelta(hours=24)).isoformat().replace("+00:00", "Z"),
             "ended_at": created.isoformat().replace("+00:00", "Z") if batch.ended else None,
-            "cancel_initiated_at": None, "archived_at": None, "results_url": results_url,
+            "cancel_initiated_at": created.isoformat().replace("+00:00", "Z") if batch.cancel_requested else None,
+            "archived_at": None, "results_url": results_url,
         }
 
     def _outcomes(self, batch: Batch) -> list[tuple[str, str, str]]:

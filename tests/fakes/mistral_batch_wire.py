@@ -168,7 +168,7 @@ class MistralBatchFake:
                 "usage": {"prompt_tokens": prompt, "completion_tokens": answer_tokens,
                           "total_tokens": prompt + answer_tokens}}}, "error": None})
         batch.extra["counts"] = (len(out) + len(err), len(out), len(err))
-        for kind, lines, sample in (("output_file", out, "batch_result"), ("error_file", err, "batch_error")):
+        for kind, lines in (("output_file", out), ("error_file", err)):
             if lines:
                 file_id = str(uuid.UUID(int=self.store.next_id()))
                 self.store.files[file_id] = "".join(json.dumps(x) + "\n" for x in lines).encode()
