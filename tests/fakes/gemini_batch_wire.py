@@ -1,6 +1,6 @@
 """Gemini batch mode on loopback: the resumable file upload, batchGenerateContent (file or inline), poll, list, cancel, download.
 
-- ``POST /upload/v1/files`` (``X-Goog-Upload-Command: start``) answers with an
+- ``POST /upload/v1/files`` (or ``v1beta``; ``X-Goog-Upload-Command: start``) answers with an
   ``X-Goog-Upload-URL`` on this server; the data request (``upload, finalize``)
   answers ``X-Goog-Upload-Status: final`` and ``{"file": {...}}``.
 - ``POST /v1/models/{model}:batchGenerateContent`` takes ``inputConfig.fileName``
@@ -24,7 +24,7 @@ from .batch_sim import CANCELED, CUT, ERRORED, EXPIRED, MISSING, Batch, Knobs, S
     sent_text, usage_of
 from .server import FakeServer, Recorded, Reply, json_reply
 
-_UPLOAD = "/upload/v1/files"
+_UPLOAD = re.compile(r"^/upload/(v1|v1beta)/files$")  # google-genai 2.x uploads under v1beta whatever the version
 _CREATE = re.compile(r"^/(v1|v1beta)/models/(?P<model>[^/:]+):batchGenerateContent$")
 _BATCH = re.compile(r"^/(v1|v1beta)/batches/(?P<id>[^/:]+)$")
 _CANCEL = re.compile(r"^/(v1|v1beta)/batches/(?P<id>[^/:]+):cancel$")
@@ -50,7 +50,7 @@ class GeminiBatchFake:
 
     def __call__(self, request: Recorded) -> Reply:
         path, method = request.path, request.method
-        if path == _UPLOAD and method == "POST":
+        if _UPLOAD.match(path) and method == "POST":
             return self._upload(request)
         if method == "POST" and (m := _CREATE.match(path)):
             return self._create(request, m["model"])
@@ -74,7 +74,7 @@ class GeminiBatchFake:
             session = str(self.store.next_id())
             meta = (request.json or {}).get("file") or {}
             self.sessions[session] = {"data": b"", "display_name": meta.get("display_name") or meta.get("displayName")}
-            return Reply(200, {"X-Goog-Upload-URL": f"{self.server.url}{_UPLOAD}?upload_id={session}",
+            return Reply(200, {"X-Goog-Upload-URL": f"{self.server.url}{request.path}?upload_id={session}",
                                "X-Goog-Upload-Status": "active", "Content-Type": "application/json"}, "{}")
         session = request.query.get("upload_id", [""])[0]
         state = self.sessions.get(session)
