@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
 from .default_group import DEFAULT_COMMAND, GLOBALS, DefaultCommandGroup
+
+if TYPE_CHECKING:
+    from .call import CallFlags
 
 app = typer.Typer(
     cls=DefaultCommandGroup,
@@ -41,7 +44,31 @@ PROFILE = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile to
 MODEL = typer.Option(None, "--model", "-m", metavar="MODEL", help="Model, overriding the profile's.")
 TEMPERATURE = typer.Option(None, "--temperature", "-t", min=0.0, max=2.0, metavar="T", help="Sampling temperature, 0-2.")
 TIMEOUT = typer.Option(None, "--timeout", min=0.1, metavar="SECONDS", help="Seconds to wait for the server (per read).")
+MAX_TOKENS = typer.Option(None, "--max-tokens", min=1, metavar="N", help="Cap on the answer's tokens.")
+SYSTEM = typer.Option(None, "--system", metavar="TEXT", help="System prompt, overriding the style's and the profile's.")
+RETRIES = typer.Option(None, "--retries", min=0, max=20, metavar="N", help="Retries of 429/5xx/timeouts (default: the profile's retries, else 2).")
+MAX_WAIT = typer.Option(None, "--max-wait", min=0.0, metavar="SECONDS", help="Longest wait before a retry, Retry-After included (default 60).")
+CLEAN = typer.Option(True, "--clean/--no-clean", help="Remove a fence or quotes the model wrapped around the whole answer.")
+CACHE = typer.Option(None, "--cache/--no-cache", help="Answer an identical earlier request from the history (default: the profile's cache).")
+NO_LOG = typer.Option(False, "--no-log", help="Do not record this call in the history.")
+REASONING = typer.Option(None, "--reasoning", metavar="LEVEL", help="Reasoning effort: off, low, medium, high, max (default: the profile's, else the model's).")
 VARIABLES = typer.Option(None, "--var", "-V", metavar="NAME=VALUE", help="Set a template variable; repeatable.")
+
+
+def _call_flags(params: dict) -> "CallFlags":
+    """The call settings among a command's parameters (named as CallFlags' fields), for llmcli.call.
+
+    Both the default command and batch pass their ``locals()``: a setting added to
+    CallFlags and given as an option of the same name reaches both modes with no
+    further code.
+    """
+    from dataclasses import fields
+
+    from .call import CallFlags
+
+    values = {f.name: params[f.name] for f in fields(CallFlags) if f.name in params}
+    values["variables"] = tuple(values.get("variables") or ())
+    return CallFlags(config_path=GLOBALS.config, **values)
 
 
 # -- the default command --------------------------------------------------------
@@ -53,9 +80,13 @@ def run(
     profile: Optional[str] = PROFILE,
     model: Optional[str] = MODEL,
     temperature: Optional[float] = TEMPERATURE,
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, metavar="N", help="Cap on the answer's tokens."),
-    system: Optional[str] = typer.Option(None, "--system", metavar="TEXT", help="System prompt, overriding the profile's."),
+    max_tokens: Optional[int] = MAX_TOKENS,
+    system: Optional[str] = SYSTEM,
     timeout: Optional[float] = TIMEOUT,
+    retries: Optional[int] = RETRIES,
+    max_wait: Optional[float] = MAX_WAIT,
+    reasoning: Optional[str] = REASONING,
+    show_reasoning: Optional[bool] = typer.Option(None, "--show-reasoning/--hide-reasoning", help="Print the model's thinking dim on stderr (with --json: in its 'reasoning' field)."),
     files: Optional[List[str]] = typer.Option(None, "--file", "-f", metavar="FILE", help="Read text from FILE ('-' = stdin); repeatable."),
     output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE", help="Write the answer to FILE (atomically) instead of stdout."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (text, profile, provider, model, usage, seconds) at the end."),
@@ -65,18 +96,25 @@ def run(
     style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Rewrite with a style or template (llmcli styles); words are then the text."),
     to: Optional[str] = typer.Option(None, "--to", metavar="LANG", help="Target language (translate; with another style: write the result in LANG)."),
     variables: Optional[List[str]] = VARIABLES,
-    clean: bool = typer.Option(True, "--clean/--no-clean", help="Remove a fence or quotes the model wrapped around the whole answer."),
+    clean: bool = CLEAN,
     diff: bool = typer.Option(False, "--diff", help="Show what changed: coloured on a terminal, a unified diff in a pipe."),
+    continue_: bool = typer.Option(False, "--continue", "-c", help="Refine the last answer: the new words (or -s STYLE) continue its conversation."),
+    cid: Optional[str] = typer.Option(None, "--cid", metavar="ID", help="Continue from an older answer (an id from llmcli history)."),
+    cache: Optional[bool] = CACHE,
+    no_log: bool = NO_LOG,
 ) -> None:
     """Send the instruction and text to the model and stream the answer."""
-    from .commands import run_once
+    from .single import RunOptions, run_once
 
-    run_once(
-        words=words or [], files=files or [], profile_name=profile, model=model, temperature=temperature,
-        max_tokens=max_tokens, system=system, timeout=timeout, output=output, as_json=as_json, raw=raw,
-        markdown=markdown, show_usage=usage, config_path=GLOBALS.config, style_name=style, to=to,
-        variables=variables or [], clean=clean, diff=diff,
-    )
+    if continue_ and cid:
+        from .errors import UsageError
+
+        raise UsageError("-c continues the last conversation, --cid ID an older one: give one of them")
+    run_once(RunOptions(
+        call=_call_flags(locals()), words=words or [], files=files or [], output=output, as_json=as_json, raw=raw,
+        markdown=markdown, show_usage=usage, clean=clean, diff=diff, no_log=no_log, cache=cache,
+        resume="last" if continue_ else cid,
+    ))
 
 
 # -- batch ---------------------------------------------------------------------------
@@ -100,33 +138,34 @@ def batch_cmd(
     profile: Optional[str] = PROFILE,
     model: Optional[str] = MODEL,
     temperature: Optional[float] = TEMPERATURE,
-    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, metavar="N", help="Cap on each answer's tokens."),
-    system: Optional[str] = typer.Option(None, "--system", metavar="TEXT", help="System prompt, overriding the style's."),
+    max_tokens: Optional[int] = MAX_TOKENS,
+    system: Optional[str] = SYSTEM,
     timeout: Optional[float] = TIMEOUT,
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, max=256, metavar="N", help="Files at a time (default: the profile's concurrency, else 4)."),
     rpm: Optional[float] = typer.Option(None, "--rpm", min=0.001, metavar="N", help="At most N requests per minute (default: the profile's rpm)."),
-    retries: Optional[int] = typer.Option(None, "--retries", min=0, max=20, metavar="N", help="Retries of 429/5xx/timeouts per request (default 4)."),
-    max_wait: Optional[float] = typer.Option(None, "--max-wait", min=0.0, metavar="SECONDS", help="Longest wait between retries, Retry-After included (default 60)."),
+    retries: Optional[int] = RETRIES,
+    max_wait: Optional[float] = MAX_WAIT,
+    reasoning: Optional[str] = REASONING,
     max_input_chars: Optional[int] = typer.Option(None, "--max-input-chars", min=200, metavar="N", help="Send longer files in chunks (default: the profile's, else 24000)."),
     markdown_safe: Optional[bool] = typer.Option(None, "--markdown-safe/--no-markdown-safe", help="Send only prose; keep code, front matter, HTML, link targets (default: on for .md)."),
-    clean: bool = typer.Option(True, "--clean/--no-clean", help="Remove a fence or quotes wrapped around a whole answer."),
+    clean: bool = CLEAN,
     force: bool = typer.Option(False, "--force", help="Redo files already done by an earlier run."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would run, with a token estimate; make no request."),
     diff: bool = typer.Option(False, "--diff", help="Print a unified diff per file instead of writing."),
     report: Optional[str] = typer.Option(None, "--report", metavar="FILE.jsonl", help="Write one JSON line per file."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only failures."),
+    cache: Optional[bool] = CACHE,
+    no_log: bool = NO_LOG,
 ) -> None:
     """Rewrite many files concurrently, safely and resumably."""
     from .batch.command import BatchOptions, run_batch
 
     code = run_batch(BatchOptions(
-        paths=paths or [], from_file=from_file, include=include or [], exclude=exclude or [], out=out,
-        suffix=suffix, in_place=in_place, backup=not no_backup, backup_dir=backup_dir, style=style, to=to,
-        variables=variables or [], instruction=instruction, profile=profile, model=model,
-        temperature=temperature, max_tokens=max_tokens, system=system, timeout=timeout, jobs=jobs, rpm=rpm,
-        retries=retries, max_wait=max_wait, max_input_chars=max_input_chars, markdown_safe=markdown_safe,
-        clean=clean, force=force, dry_run=dry_run, diff=diff, report=report, quiet=quiet,
-        config_path=GLOBALS.config,
+        call=_call_flags(locals()), paths=paths or [], from_file=from_file, include=include or [], exclude=exclude or [],
+        out=out, suffix=suffix, in_place=in_place, backup=not no_backup, backup_dir=backup_dir,
+        instruction=instruction, jobs=jobs, rpm=rpm, max_input_chars=max_input_chars,
+        markdown_safe=markdown_safe, clean=clean, force=force, dry_run=dry_run, diff=diff, report=report,
+        quiet=quiet, cache=cache, no_log=no_log,
     ))
     if code:
         raise typer.Exit(code)
@@ -205,6 +244,92 @@ def config_validate_cmd() -> None:
     config_validate(GLOBALS.config)
 
 
+@config_app.command("example")
+def config_example_cmd() -> None:
+    """Print an example config documenting every key."""
+    from .commands import config_example
+
+    config_example()
+
+
+# -- history and last (llmcli/history_commands.py) --------------------------------------
+
+history_app = typer.Typer(
+    rich_markup_mode=None, help="List, search, show and delete recorded calls.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(history_app, name="history")
+
+
+@app.command("last")
+def last_cmd(
+    as_json: bool = typer.Option(False, "--json", help="Print the whole record as JSON."),
+    diff: bool = typer.Option(False, "--diff", help="Show what the last answer changed in its input."),
+) -> None:
+    """Print the last answer again (no request is made)."""
+    from .history_commands import last
+
+    last(as_json=as_json, diff=diff)
+
+
+@history_app.callback(invoke_without_command=True)
+def history_cmd(
+    ctx: typer.Context,
+    limit: int = typer.Option(20, "--limit", "-n", min=0, metavar="N", help="Newest N records (0: all)."),
+    query: Optional[str] = typer.Option(None, "--query", "-q", metavar="TEXT", help="Only records whose instruction, input or answer contain every word."),
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Only records of this profile."),
+    as_json: bool = typer.Option(False, "--json", help="Print a JSON array of whole records."),
+) -> None:
+    """List recorded calls, newest first."""
+    if ctx.invoked_subcommand is None:
+        from .history_commands import list_history
+
+        list_history(limit=limit, query=query, profile=profile, as_json=as_json)
+
+
+@history_app.command("show")
+def history_show_cmd(
+    ids: List[str] = typer.Argument(..., metavar="ID...", help="Record ids ('last' for the last answer)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the record(s) as JSON."),
+) -> None:
+    """Print whole records, texts untruncated."""
+    from .history_commands import show
+
+    show(ids, as_json=as_json)
+
+
+@history_app.command("rm")
+def history_rm_cmd(ids: List[str] = typer.Argument(..., metavar="ID...", help="Record ids.")) -> None:
+    """Delete records."""
+    from .history_commands import rm
+
+    rm(ids)
+
+
+@history_app.command("clear")
+def history_clear_cmd(yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
+    """Delete every record (asks first on a terminal)."""
+    from .history_commands import clear
+
+    clear(yes=yes)
+
+
+@history_app.command("repair")
+def history_repair_cmd() -> None:
+    """Move a damaged history aside (never deleted) and start a new one with what can be read."""
+    from .history_commands import repair
+
+    repair()
+
+
+@history_app.command("path")
+def history_path_cmd() -> None:
+    """Print the history file's path."""
+    from .history_commands import show_path
+
+    show_path()
+
+
 # -- jobs: provider batch engines (llmcli/jobs/) ------------------------------------------
 
 jobs_app = typer.Typer(
@@ -278,11 +403,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     from typer._click import exceptions as click_exc
 
     from . import errors as E
+    from . import signals
 
     GLOBALS.config, GLOBALS.debug = None, bool(os.environ.get("LLMCLI_DEBUG"))
     command = typer.main.get_command(app)
     try:
-        result = command.main(args=argv, prog_name="llmcli", standalone_mode=False)
+        with signals.sigterm_as_interrupt():
+            result = command.main(args=argv, prog_name="llmcli", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except typer_exc.Exit as exc:
         return exc.exit_code
@@ -291,28 +418,32 @@ def main(argv: Optional[List[str]] = None) -> int:
         return E.EXIT_USAGE
     except click_exc.ClickException as exc:
         # Click's three-line usage block, folded into our one-line error format.
-        _report(f"{exc.format_message()} (see 'llmcli --help')")
+        hint = command.text_hint() if isinstance(exc, click_exc.NoSuchOption) else ""
+        _report(f"{exc.format_message()} ({hint or 'see ' + repr('llmcli --help')})")
         return E.EXIT_USAGE
     except (typer_exc.Abort, KeyboardInterrupt, E.Interrupted):
-        _report("interrupted")
-        return E.EXIT_INTERRUPTED
-    except (E.StdoutClosed, BrokenPipeError):
+        _report(signals.interrupted_word())
+        return signals.interrupted_exit_code()
+    except (E.StdoutClosed, BrokenPipeError) as exc:
         from .terminal import silence_stdout
 
         silence_stdout()
+        if isinstance(exc, E.StdoutClosed) and str(exc):
+            _report(str(exc))  # stdout closed from the start (>&-): say so; a vanished reader needs no word
         return E.EXIT_BROKEN_PIPE
     except E.LlmcliError as exc:
         if GLOBALS.debug:
-            import traceback
-
-            traceback.print_exc()
+            _print_traceback()
         if str(exc):
             _report(str(exc))
         return exc.exit_code
     except Exception as exc:  # a bug, not a user mistake
         if GLOBALS.debug:
-            raise
-        _report(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)")
+            _print_traceback()
+        detail = " ".join(E.scrub(f"{type(exc).__name__}: {exc}").split())
+        if len(detail) > 300:
+            detail = detail[:299] + "…"
+        _report(f"internal error: {detail} (run with --debug for the traceback)")
         return E.EXIT_INTERNAL
 
 
@@ -322,8 +453,24 @@ def _report(message: str) -> None:
     error(message)
 
 
+def _print_traceback() -> None:
+    """--debug: the traceback on stderr, with every secret llmcli holds masked (an exception may quote a key)."""
+    import traceback
+
+    from .errors import scrub
+
+    try:
+        sys.stderr.write(scrub(traceback.format_exc()))
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
 def entry() -> None:
     """Console-script entry point."""
+    from .terminal import guard_closed_streams
+
+    guard_closed_streams()  # `llmcli … >&-` / `<&-`: stand-ins, before anything can print or read
     code = main()
     try:
         sys.stdout.flush()

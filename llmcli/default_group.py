@@ -60,8 +60,12 @@ class DefaultCommandGroup(TyperGroup):
     ``llmcli "text" --debug`` works.
     """
 
+    #: (options, command, the words after it) when options written first were moved after a command.
+    moved: tuple[list[str], str, list[str]] | None = None
+
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         args = take_global_options(list(args), GLOBALS)
+        self.moved = None
         index = 0
         first = args[0] if args else None
         if first == "--version":
@@ -80,6 +84,7 @@ class DefaultCommandGroup(TyperGroup):
             command_at = self._command_after_options(ctx, args, index)
             if command_at is not None:
                 # `llmcli -p local models`: options written before a command go after it.
+                self.moved = (args[index:command_at], args[command_at], args[command_at + 1:])
                 args = args[:index] + [args[command_at]] + args[index:command_at] + args[command_at + 1:]
             else:
                 # The default command's own name is text too: `llmcli run the tests` keeps "run".
@@ -99,6 +104,21 @@ class DefaultCommandGroup(TyperGroup):
         if i < len(args) and i > start and args[i] in self.commands and args[i] != DEFAULT_COMMAND:
             return i
         return None
+
+    def text_hint(self) -> str:
+        """After "No such option" from a command the options were moved behind: how to send the words as text.
+
+        ``llmcli -p P config is hard`` runs ``config`` with ``-p P``; a user who
+        meant the words as an instruction ends the options with ``--``.
+        """
+        if self.moved is None:
+            return ""
+        import shlex
+
+        options, name, rest = self.moved
+        words = [name, *rest]
+        return (f"to send {' '.join(words)!r} as text, end the options with --: "
+                f"llmcli {shlex.join(options)} -- {shlex.join(words)}")
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         """`llmcli --help` shows the default command's options too: that is what people run."""

@@ -95,9 +95,46 @@ def unified(before: str, after: str, from_label: str = "input", to_label: str = 
     return "".join(_unified_lines(before, after, from_label, to_label))
 
 
+def header_name(name: str) -> str:
+    """A file name as a unified diff header holds it: as is, or C-quoted the way GNU diff quotes it.
+
+    ``--- with space.txt`` is read by ``patch`` as the file ``with``; GNU diff
+    writes ``--- "with space.txt"`` and patch reads the quotes back, escapes
+    included.  So a name holding a space, a quote, a backslash, a control
+    character, a line separator or bytes that are not UTF-8 (kept with
+    ``surrogateescape``) is quoted: ``\\t``, ``\\n``, ``\\"``, ``\\\\`` and an
+    octal ``\\351`` per other byte.  A quoted header is always valid UTF-8.
+    """
+    if not any(_needs_quote(ch) for ch in name):
+        return name
+    out = ['"']
+    for ch in name:
+        if ch in _C_ESCAPES:
+            out.append(_C_ESCAPES[ch])
+        elif 0xDC80 <= ord(ch) <= 0xDCFF:  # a byte that is not UTF-8
+            out.append(f"\\{ord(ch) - 0xDC00:03o}")
+        elif _needs_quote(ch) and ch != " ":
+            out.append("".join(f"\\{byte:03o}" for byte in ch.encode("utf-8")))
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+_C_ESCAPES = {"\\": "\\\\", '"': '\\"', "\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n",
+              "\v": "\\v", "\f": "\\f", "\r": "\\r"}
+
+
+def _needs_quote(ch: str) -> bool:
+    import unicodedata
+
+    return ch in _C_ESCAPES or ch == " " or unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp")
+
+
 def _unified_lines(before: str, after: str, from_label: str, to_label: str) -> Iterator[str]:
     """difflib's unified diff, every line ending in '\\n': an unterminated last line gets diff's marker."""
-    diff = difflib.unified_diff(_lines(before), _lines(after), fromfile=from_label, tofile=to_label, n=3)
+    diff = difflib.unified_diff(_lines(before), _lines(after), fromfile=header_name(from_label),
+                                tofile=header_name(to_label), n=3)
     for line in diff:
         if line.endswith("\n"):
             yield line
@@ -312,7 +349,7 @@ def _line_text(diff_lines: Iterable[str], controls: dict[int, str]):
 def _header(from_label: str, to_label: str):
     from rich.text import Text
 
-    return Text.assemble((f"--- {from_label}", HEADER), "\n", (f"+++ {to_label}", HEADER), "\n")
+    return Text.assemble((f"--- {header_name(from_label)}", HEADER), "\n", (f"+++ {header_name(to_label)}", HEADER), "\n")
 
 
 # --- output ----------------------------------------------------------------

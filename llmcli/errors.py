@@ -27,12 +27,14 @@ The tree (exit code in brackets)::
     │       ├── TruncatedAnswer     cut at the token limit
     │       ├── FilteredAnswer      stopped by the provider's content filter
     │       └── EmptyAnswer         no text at all
+    ├── OutputError [74]            the answer came but could not be written where it was asked to go
     ├── Interrupted [130]           Ctrl-C or SIGTERM
     └── StdoutClosed [141]          the reader of stdout went away (``| head -1``)
 
 Exit codes (documented in the README): 0 ok · 1 provider/network error · 2 usage,
 config or input error · 3 a batch finished with some files failed · 70 internal
-error · 130 interrupted · 141 stdout closed.
+error · 74 the answer could not be written · 130 interrupted · 141 stdout closed ·
+143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ EXIT_PROVIDER = 1
 EXIT_USAGE = 2
 EXIT_PARTIAL = 3
 EXIT_INTERNAL = 70  # a bug in llmcli (EX_SOFTWARE)
+EXIT_OUTPUT = 74  # the answer arrived but could not be written (EX_IOERR)
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # SIGTERM, as a shell reports 128 + 15
 EXIT_BROKEN_PIPE = 141
@@ -230,7 +233,14 @@ class EmptyAnswer(AnswerError):
     kind = "empty answer"
 
 
-# -- interruption and a vanished reader ------------------------------------------------------------
+# -- an answer with nowhere to go, interruption, a vanished reader ---------------------------------
+
+
+class OutputError(LlmcliError):
+    """The answer arrived but could not be written (a full disk, a read-only place); it was kept elsewhere."""
+
+    exit_code = EXIT_OUTPUT
+
 
 
 class Interrupted(LlmcliError):

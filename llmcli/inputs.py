@@ -13,6 +13,7 @@ Rules (documented in the README):
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,8 +44,12 @@ class Inputs:
         return not self.instruction.strip() and not self.documents
 
 
-def gather(words: Sequence[str], files: Sequence[str], stdin: BinaryIO | None = None, stdin_is_tty: bool | None = None) -> Inputs:
-    """Collect the instruction and the documents; raise InputError on unusable input."""
+def gather(words: Sequence[str], files: Sequence[str], stdin: BinaryIO | None = None, stdin_is_tty: bool | None = None,
+           *, allow_empty: bool = False) -> Inputs:
+    """Collect the instruction and the documents; raise InputError on unusable input.
+
+    ``allow_empty``: nothing at all is fine (continuing a conversation with a style alone).
+    """
     stdin = stdin if stdin is not None else _stdin_buffer()
     if stdin_is_tty is None:
         stdin_is_tty = stdin_is_terminal()
@@ -70,7 +75,7 @@ def gather(words: Sequence[str], files: Sequence[str], stdin: BinaryIO | None = 
 
             warn("standard input is empty; sending the instruction alone")
     result = Inputs(instruction, tuple(d for d in documents if d is not None))
-    if result.empty:
+    if result.empty and not allow_empty:
         raise InputError(
             "nothing to send: give an instruction, a file (-f FILE) or text on stdin (see llmcli --help)"
         )
@@ -82,10 +87,7 @@ def read_file(name: str) -> Document:
     try:
         if path.is_dir():
             raise InputError(f"{name}: is a directory (give files, e.g. {name.rstrip('/')}/*.md)")
-        size = path.stat().st_size
-        if size > MAX_INPUT_BYTES:
-            raise InputError(f"{name}: {size // 1024} KB is more than the {MAX_INPUT_BYTES // (1024 * 1024)} MB input limit")
-        data = path.read_bytes()
+        data = read_bounded(path, MAX_INPUT_BYTES, label=name)
     except FileNotFoundError:
         raise InputError(f"{name}: no such file") from None
     except PermissionError:
@@ -98,6 +100,30 @@ def read_file(name: str) -> Document:
     return Document(name, text)
 
 
+def read_bounded(path: str | os.PathLike[str], limit: int, *, label: str | None = None) -> bytes:
+    """The bytes of ``path``, reading at most ``limit`` + 1 of them whatever it is; InputError past ``limit``.
+
+    A regular file's size is checked before reading; anything else (a FIFO, a
+    ``<(process substitution)``, ``/dev/zero``, a device) has no size to check,
+    so the read itself is bounded: ``-f /dev/zero`` stops at the limit instead of
+    filling memory.  OSError (missing, unreadable) is left to the caller.
+    """
+    name = label if label is not None else os.fspath(path)
+    with open(path, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        size = info.st_size if stat.S_ISREG(info.st_mode) else None
+        if size is not None and size > limit:
+            raise InputError(f"{name}: {size // 1024} KB is more than the {_megabytes(limit)} input limit")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(f"{name}: more than the {_megabytes(limit)} input limit")
+    return data
+
+
+def _megabytes(limit: int) -> str:
+    return f"{limit / (1024 * 1024):g} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+
+
 def _read_stdin(stdin: BinaryIO | None, *, explicit: bool) -> Document | None:
     if stdin is None:
         if explicit:
@@ -108,7 +134,7 @@ def _read_stdin(stdin: BinaryIO | None, *, explicit: bool) -> Document | None:
     except (OSError, ValueError):
         data = b""
     if len(data) > MAX_INPUT_BYTES:
-        raise InputError(f"{STDIN_LABEL}: more than the {MAX_INPUT_BYTES // (1024 * 1024)} MB input limit")
+        raise InputError(f"{STDIN_LABEL}: more than the {_megabytes(MAX_INPUT_BYTES)} input limit")
     text = decode(data, STDIN_LABEL)
     if not text.strip():
         if explicit:
@@ -141,8 +167,6 @@ def _stdin_buffer() -> BinaryIO | None:
 
 def _is_null_device(stream) -> bool:
     """stdin redirected from /dev/null (cron, CI, ``< /dev/null``): nothing to read, nothing to warn about."""
-    import stat
-
     try:
         mode = os.fstat(stream.fileno()).st_mode
     except (AttributeError, OSError, ValueError):

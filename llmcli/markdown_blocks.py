@@ -40,6 +40,16 @@ SENTINEL = "x\n\n"
 #: an eighth: one huge block (a long list) would otherwise be re-parsed on every line (quadratic).
 BACKOFF_CHARS = 8192
 
+#: Characters of source a preview renders per cell of the window: more than one, as markup
+#: (``**``, a link's target) takes no room on screen.  (Less is no cheaper: refreshes are spaced by their cost.)
+PREVIEW_CHARS_PER_CELL = 2
+
+#: How far past a character cut the preview looks for a space to start on (a word is not split).
+WORD_SEARCH = 80
+
+_GAP = re.compile(r"\n| +")
+_BLOCK_START = re.compile(r"[!-/:-@\[-`{-~]|\d{1,9}[.)]")  # what could make a cut preview start another block
+
 _TOP_LEVEL_REFERENCE = re.compile(r" {0,3}\[")
 
 
@@ -57,6 +67,47 @@ class Chunk:
     refs: str = ""
 
 
+class _Text:
+    """Text appended in small pieces, joined only when the whole is needed.
+
+    ``s += piece`` on an attribute copies the whole string every time (CPython
+    extends in place only local variables): per delta, on a 139 KB paragraph,
+    that is quadratic.  The pieces are joined when the whole text is asked
+    for (a parse, a commit: spaced out by the splitter), and :meth:`suffix`
+    reads the end without joining anything before it (the preview).
+    """
+
+    def __init__(self, text: str = "") -> None:
+        self._pieces = [text] if text else []
+        self._length = len(text)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def append(self, text: str) -> None:
+        self._pieces.append(text)
+        self._length += len(text)
+
+    def value(self) -> str:
+        if len(self._pieces) > 1:
+            self._pieces = ["".join(self._pieces)]
+        return self._pieces[0] if self._pieces else ""
+
+    def suffix(self, size: int) -> str:
+        """The last ``size`` characters (all of them when there are fewer), at a cost of O(size)."""
+        if size <= 0:
+            return ""
+        taken: list[str] = []
+        missing = size
+        for piece in reversed(self._pieces):
+            if len(piece) >= missing:
+                taken.append(piece[len(piece) - missing:])
+                break
+            taken.append(piece)
+            missing -= len(piece)
+        return "".join(reversed(taken))
+
+
 class BlockSplitter:
     """Holds the uncommitted tail of a Markdown stream and hands out the part that became final.
 
@@ -65,23 +116,33 @@ class BlockSplitter:
     Only complete lines are parsed.  Inside an open top-level code fence no
     parse is needed until a line that could close it arrives (a 40 KB fence
     would otherwise be re-parsed per line); above :data:`BACKOFF_CHARS` the
-    parses are spaced out geometrically.  ``parsed_chars`` counts the work, so
-    a test can check that it grows linearly without timing anything.
+    parses are spaced out geometrically; text without a line break is only
+    appended (a paragraph of one 139 KB line costs nothing until it ends).
+    ``parsed_chars`` counts the work, so a test can check that it grows
+    linearly without timing anything.
     """
 
     def __init__(self, *, backoff_chars: int = BACKOFF_CHARS) -> None:
         self._md = block_parser()
         self._backoff_chars = backoff_chars
-        self.tail = ""  # uncommitted text, "\n" line endings only
+        self._tail = _Text()  # uncommitted text, "\n" line endings only
+        self.has_text = False  # anything but whitespace arrived since the last flush
         self._pending_cr = False  # a delta ended in "\r": it may be half of "\r\n"
         self._complete = 0  # len of the tail's complete lines
         self._parsed = 0  # self._complete at the last parse
         self._fence: re.Pattern[str] | None = None  # closing-fence pattern while a top-level fence is open
         self._head = ""  # opening line(s) of the last block, to keep a cut preview recognisable
         self._head_end = 0  # where those lines end in the tail
+        self._head_stop: int | None = None  # where the block ends in the tail (None: it is still open)
+        self._last_is_fence = False
         self.separated = False  # see Chunk.separated, for the next chunk
         self.refs = ""
         self.parsed_chars = 0
+
+    @property
+    def tail(self) -> str:
+        """The uncommitted text (joined: costs O(tail) when deltas arrived since the last call)."""
+        return self._tail.value()
 
     # -- input -------------------------------------------------------------------------------
 
@@ -100,12 +161,16 @@ class BlockSplitter:
         text = self._normalise(text)
         if not text:
             return None
-        self.tail += text
-        if "\n" not in text:
+        self._tail.append(text)
+        if not self.has_text and not text.isspace():
+            self.has_text = True
+        newline = text.rfind("\n")
+        if newline < 0:
             return None
-        previous, self._complete = self._complete, self.tail.rfind("\n") + 1
+        previous, self._complete = self._complete, len(self._tail) - len(text) + newline + 1
         if self._fence is not None:
-            if not self._fence.search(self.tail, previous, self._complete):
+            fresh = self._tail.suffix(len(self._tail) - previous)  # the lines completed now, and what follows
+            if not self._fence.search(fresh, 0, self._complete - previous):
                 return None
             self._fence = None  # a closing line arrived: parse again now
         elif self._complete > self._backoff_chars and self._complete - self._parsed < self._complete // 8:
@@ -116,18 +181,22 @@ class BlockSplitter:
         """Everything not yet handed out (the stream ended or was interrupted); resets the splitter."""
         if self._pending_cr:
             self._pending_cr = False
-            self.tail += "\n"
-        chunk = Chunk(self.tail, self.separated, self.refs)
-        self.tail = ""
+            self._tail.append("\n")
+        chunk = Chunk(self._tail.value(), self.separated, self.refs)
+        self._tail = _Text()
+        self.has_text = False
         self._complete = self._parsed = self._head_end = 0
         self._fence = None
         self._head = ""
+        self._head_stop = None
+        self._last_is_fence = False
         return chunk
 
     # -- parsing -------------------------------------------------------------------------------
 
     def _split(self) -> Chunk | None:
-        text = self.tail[: self._complete]
+        tail = self._tail.value()
+        text = tail[: self._complete]
         self._parsed = self._complete
         env: dict = {}
         tokens = self._md.parse(text, env)
@@ -139,12 +208,14 @@ class BlockSplitter:
         cut_line = 0
         cut = 0
         if len(blocks) >= 2:
-            cut_line = blocks[-1].map[0]
+            last_map = blocks[-1].map
+            assert last_map is not None  # blocks without a map were left out
+            cut_line = last_map[0]
             cut = _line_offset(text, cut_line)
-            chunk = Chunk(self.tail[:cut], self.separated, self.refs)
+            chunk = Chunk(tail[:cut], self.separated, self.refs)
             self._collect_refs(env, text, cut_line)
             self.separated = blocks[-2].type != "hr"
-            self.tail = self.tail[cut:]
+            self._tail = _Text(tail[cut:])
             self._complete -= cut
             self._parsed -= cut
         self._note_last_block(blocks[-1], text, cut_line, cut)
@@ -155,26 +226,32 @@ class BlockSplitter:
         self._fence = None
         self._head = ""
         self._head_end = 0
+        self._head_stop = None
+        self._last_is_fence = block.type == "fence"
         first, end = block.map
         start = _line_offset(text, first, start_line=cut_line, start=cut)
+        runs_to_end = end - cut_line == text.count("\n", cut)  # to the last line that arrived
         if block.type == "fence":
             marker = block.markup
-            closing = re.compile(r"^ {0,3}%s{%d,}[ \t]*$" % (re.escape(marker[0]), len(marker)), re.M)
-            n_lines = text.count("\n", cut)  # lines of the tail after the cut
+            closing = re.compile(r"^ {0,3}%s{%d,}[ \t]*$" % (re.escape(marker[0]), len(marker)), re.MULTILINE)
             last_closes = False
-            if end - cut_line == n_lines and end - first >= 2:
+            if runs_to_end and end - first >= 2:
                 last_start = text.rfind("\n", 0, len(text) - 1) + 1
                 last_closes = bool(closing.match(text, last_start))
-            if end - cut_line == n_lines and not last_closes:
+            if runs_to_end and not last_closes:
                 self._fence = closing  # runs to the end of what arrived: still open
             head_lines = 1
+            still_open = self._fence is not None
         elif block.type == "table_open":
             head_lines = 2
+            still_open = runs_to_end  # the next line may be another row
         else:
             return
         head_end = _line_offset(text, first + head_lines, start_line=cut_line, start=cut) - cut
         self._head = text[start:cut + head_end]
         self._head_end = head_end
+        if not still_open:  # text after the block must not be previewed under its head
+            self._head_stop = _line_offset(text, end, start_line=first, start=start) - cut
 
     def _collect_refs(self, env: dict, text: str, cut_line: int) -> None:
         """Keep top-level link reference definitions from the part being handed out.
@@ -195,24 +272,51 @@ class BlockSplitter:
 
     # -- preview ---------------------------------------------------------------------------------
 
-    def preview_source(self, max_lines: int) -> str:
-        """The tail to show live; for a tail of more than ``max_lines`` lines, only its last lines.
+    def preview_source(self, rows: int, width: int) -> str:
+        """The end of the tail, about ``rows`` rows of ``width`` columns' worth, to show live.
 
-        Rendering costs time proportional to the text, ten times a second, and
-        only the bottom of a tall block fits on screen anyway.  The opening
-        line of a fence (or the header of a table) is kept so the visible part
-        still renders as code (or as a table).
+        Rendering costs time proportional to the text, up to ten times a
+        second, and only the bottom of a tall block fits on screen anyway, so
+        what is rendered is bounded by the window, never by the block: the last
+        ``rows`` lines of a fence (a code line is at least one row), the last
+        ``2 * rows`` lines of anything else (soft line breaks join lines), and
+        in both cases at most :data:`PREVIEW_CHARS_PER_CELL` ``* rows * width``
+        characters (a paragraph may be one line of 139 KB).  The opening line of a fence (or the header of
+        a table) is kept so the visible part still renders as code (or as a
+        table).  Text cut by characters starts on a word, and a first
+        character that would start another kind of block (``#``, ``-``,
+        ``1.``, ``>``...) is escaped, so a cut paragraph still renders as one.
         """
-        tail = self.tail
-        start = len(tail)
-        for _ in range(max_lines):
-            start = tail.rfind("\n", 0, start)
-            if start < 0:
-                return tail
-        start += 1
-        if self._head and start >= self._head_end:
-            return self._head + tail[start:]
-        return tail[start:]
+        max_lines = rows if self._last_is_fence else 2 * rows
+        length = len(self._tail)
+        window = self._tail.suffix(int(PREVIEW_CHARS_PER_CELL * rows * width) + 1)  # +1: is the first a line start?
+        start = len(window)
+        count = 0
+        while count < max_lines:
+            newline = window.rfind("\n", 0, start)
+            if newline < 0:
+                break
+            start, count = newline, count + 1
+        mid_line = False
+        if count == max_lines:
+            start += 1  # just after a line break
+        elif len(window) == length:
+            start = 0  # fewer lines than that, and all of them fit: the whole tail
+        elif count and start == 0:
+            start = 1  # the window starts just after a line break
+        else:  # as many characters as allowed, the first line cut: start on a word (or the next line)
+            gap = _GAP.search(window, 1, 1 + WORD_SEARCH)
+            start = gap.end() if gap else 1
+            mid_line = not gap or gap.group() != "\n"
+        source = window[start:]
+        at = length - len(source)  # where the preview starts in the tail
+        if self._head and self._head_end <= at and (self._head_stop is None or at < self._head_stop):
+            return self._head + source
+        block_start = _BLOCK_START.match(source) if mid_line else None
+        if block_start:  # "\\#", "1\\.": literal characters, still the paragraph they were in
+            escape_at = block_start.end() - 1
+            return source[:escape_at] + "\\" + source[escape_at:]
+        return source
 
 
 def _line_offset(text: str, line: int, *, start_line: int = 0, start: int = 0) -> int:

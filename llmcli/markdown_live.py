@@ -11,6 +11,11 @@ Loaded only in markdown mode (it imports Rich).  The design, and why:
   auto_refresh=False)`` refreshed from :meth:`LiveMarkdownWriter.feed` at most
   ``refresh_per_second`` times, plus one trailing refresh from a small thread
   when the stream stalls (otherwise the last words would stay invisible).
+* **The preview costs the window, not the block**: it renders only the last
+  rows' worth of the block's source (lines, and characters: a paragraph may
+  have no line break), and refreshes are spaced so that drawing takes at most
+  ``busy_share`` of the time (a screenful of highlighted code takes ~60 ms;
+  refreshing it on every delta made a 2,000-line fence quadratic).
 * **The live part is never taller than the window minus one row**: we crop it
   ourselves, because every ``vertical_overflow`` mode of ``Live`` misbehaves on
   tall content (duplicated or frozen rows).  Everything is committed with
@@ -73,12 +78,16 @@ class LiveMarkdownWriter:
     """
 
     def __init__(self, console: Console | None = None, *, refresh_per_second: float = 10,
-                 live: bool | None = None) -> None:
+                 live: bool | None = None, busy_share: float = 0.2) -> None:
         if not refresh_per_second > 0:
             raise ValueError("refresh_per_second must be > 0")
+        if not 0 < busy_share <= 1:
+            raise ValueError("busy_share must be in (0, 1]")
         own_console = console is None
         self.console = stdout_console() if console is None else console
         self._interval = 1.0 / refresh_per_second
+        self._busy_share = busy_share
+        self._gap = self._interval  # the time to leave after a refresh: the interval, or more if drawing is slow
         self._refresh_per_second = refresh_per_second
         self._blocks = BlockSplitter()
         self._use_live = _wants_live(self.console, own_console) if live is None else bool(live)
@@ -110,7 +119,7 @@ class LiveMarkdownWriter:
         with self._lock:
             try:
                 chunk = self._blocks.feed(text)
-                if self._use_live and not self._live_started and self._blocks.tail.strip():
+                if self._use_live and not self._live_started and self._blocks.has_text:
                     self._start_live()
                 if chunk is not None:
                     self._commit(chunk)
@@ -199,7 +208,7 @@ class LiveMarkdownWriter:
         """
         height = options.size.height
         try:
-            source = self._blocks.preview_source(max(2 * height, 40))
+            source = self._blocks.preview_source(max(height, 20), options.max_width)
             if not source.strip():
                 return []
             chunk = Chunk(source, self._blocks.separated, self._blocks.refs)
@@ -239,16 +248,27 @@ class LiveMarkdownWriter:
         if committed:  # the commit went through the Live's render hook, which redrew the tail
             self._last_refresh = now
             self._dirty = False
-        elif now - self._last_refresh >= self._interval:
-            self._refresh(now)
+        elif now - self._last_refresh >= self._gap:
+            self._refresh()
         elif not self._dirty:
             self._dirty = True
             self._wake.notify()  # the refresh thread will draw it if no delta comes in time
 
-    def _refresh(self, now: float) -> None:
+    def _refresh(self) -> None:
+        """Redraw the tail; the next redraw waits the interval, or longer after a costly one.
+
+        The wait runs from the end of the redraw: timed from its start, a
+        redraw slower than the interval would happen on every delta, and the
+        stream would go only as fast as the preview can be drawn.  The cost is
+        this thread's CPU time, so a loaded machine pausing us is not taken
+        for a slow redraw.
+        """
         assert self._live is not None
+        cpu = time.thread_time()
         self._live.refresh()
-        self._last_refresh = now
+        cost = time.thread_time() - cpu
+        self._last_refresh = time.monotonic()
+        self._gap = max(self._interval, cost * (1 / self._busy_share - 1))
         self._dirty = False
 
     def _refresh_loop(self) -> None:
@@ -258,12 +278,12 @@ class LiveMarkdownWriter:
                 if not self._dirty:
                     self._wake.wait()
                     continue
-                delay = self._last_refresh + self._interval - time.monotonic()
+                delay = self._last_refresh + self._gap - time.monotonic()
                 if delay > 0:
                     self._wake.wait(delay)
                     continue
                 try:
-                    self._refresh(time.monotonic())
+                    self._refresh()
                 except Exception as exc:
                     self._note_closed(exc)
                     self._dirty = False
@@ -314,7 +334,7 @@ class LiveMarkdownWriter:
     def _restore_echo(self) -> None:
         fd, saved = self._tty_fd, self._tty_saved
         self._tty_fd = self._tty_saved = None
-        if fd is None:
+        if fd is None or saved is None:
             return
         try:
             import termios

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .inputs import Document, Inputs
+from .names import display_name
 
 DEFAULT_SYSTEM = (
     "You are a precise writing assistant used from the command line. "
@@ -50,7 +51,7 @@ def delimited(docs: Sequence[Document]) -> str:
     tag = _free_tag("file", "".join(d.text for d in docs))
     parts = []
     for doc in docs:
-        name = doc.label.replace('"', "'")
+        name = display_name(doc.label).replace('"', "'")  # a name that is not UTF-8 cannot go in JSON as is
         parts.append(f'<{tag} name="{name}">\n' + _ensure_newline(doc.text) + f"</{tag}>")
     return "\n\n".join(parts)
 

@@ -1,38 +1,49 @@
-"""One call, end to end: profile -> endpoint -> backend -> events -> writer -> Answer.
+"""One exchange with a provider, the same for single mode and batch: request in, :class:`Answer` out.
 
-This is the piece the CLI, and later batch jobs, share: it resolves the key,
-loads the one backend that is needed (and so its SDK), applies our retry
-policy, feeds the text to a writer as it streams, and returns what ``--json``
-and ``-u`` report.  It knows no SDK and prints nothing itself.
+:func:`complete` streams one resolved request (see :mod:`llmcli.call`) through a
+backend, feeds the answer's text to a writer as it arrives, keeps the model's
+thinking apart from it, applies the one retry policy (:mod:`llmcli.retry`), and
+returns what ``--json``, ``-u``, the batch report and history need.
+:func:`check_answer` is the one judgement of whether an answer may stand:
+truncated, filtered, incomplete or empty answers never replace a text.  Neither
+prints anything; neither knows an SDK.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from . import errors as E
-from .config import Profile, resolve_api_key
-from .providers import backend_for
-from .providers.base import Backend, Done, Endpoint, Request, TextDelta, Usage
+from .providers import KINDS
+from .providers.base import (
+    COMPLETE, FILTERED, INCOMPLETE, TRUNCATED, Backend, Done, ReasoningDelta, Request, TextDelta, Usage,
+)
 from .render import NullWriter, Writer
-from .retry import stream_with_retries
+from .retry import OnRetry, RetryPolicy, retrying
+from .thinking import split, strip_lone_close
 
 
 @dataclass
 class Answer:
+    """What came back: the text, the model's thinking (never part of the text) and the figures."""
+
     text: str
     profile: str
-    provider: str
+    provider: str  # the provider kind
     model: str | None
     usage: Usage | None
-    finish_reason: str | None
+    finish_reason: str | None  # the provider's own word
+    ending: str  # providers.base COMPLETE | TRUNCATED | FILTERED | INCOMPLETE
     seconds: float
+    attempts: int = 1
+    reasoning: str = ""
+    cached: bool = False  # answered from the history (--cache): no request made
 
-    def as_json(self) -> dict:
-        return {
+    def as_json(self, *, with_reasoning: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "text": self.text,
             "profile": self.profile,
             "provider": self.provider,
@@ -40,67 +51,161 @@ class Answer:
             "usage": (self.usage or Usage()).as_dict(),
             "finish_reason": self.finish_reason,
             "seconds": round(self.seconds, 3),
+            "cached": self.cached,
         }
-
-
-def endpoint_for(profile: Profile, *, timeout: float | None = None, config_path: Path | None = None) -> Endpoint:
-    """The profile with its key resolved (may run api_key_cmd; raises ConfigError if none)."""
-    return Endpoint(
-        profile=profile.name,
-        kind=profile.provider,
-        base_url=profile.base_url,
-        api_key=resolve_api_key(profile, config_path),
-        headers=dict(profile.headers),
-        timeout=timeout if timeout is not None else profile.timeout,
-    )
+        if with_reasoning:
+            out["reasoning"] = self.reasoning
+        return out
 
 
 def complete(
-    endpoint: Endpoint,
+    backend: Backend,
     request: Request,
     *,
-    retries: int,
+    policy: RetryPolicy,
     writer: Writer | None = None,
-    on_retry: Callable[[E.ProviderError, float, int], None] | None = None,
-    backend: Backend | None = None,
+    clean_source: str | None = None,
+    on_reasoning: Callable[[str], None] | None = None,
+    think_open: bool = False,
+    replay: bool = False,
+    on_retry: OnRetry | None = None,
+    stop: threading.Event | None = None,
+    before_attempt: Callable[[], None] | None = None,
 ) -> Answer:
     """Stream one answer into ``writer`` and return it whole.
 
-    ``backend``: one already made for ``endpoint`` (batch workers share one, and so its connections).
+    The model's thinking never becomes text: backends report their provider's
+    thinking fields as reasoning events, and a ``<think>`` block the model wrote into
+    the text itself is split off as it streams (:mod:`llmcli.thinking`; ``think_open``:
+    the profile's answers start inside one).  ``on_reasoning`` sees the thinking as it
+    arrives.  ``clean_source``: the text that was sent; when given, a wrapper the
+    model put around the whole answer is taken off (:mod:`llmcli.clean`), while
+    streaming and in the returned text, and so is a lone ``</think>`` whose opening
+    tag was in the prompt.  ``replay``: nothing fed to ``writer`` reaches anyone before
+    the end (batch), so an answer that broke off may be asked for again; otherwise a
+    retry is made only before the first word was shown.  ``before_attempt`` runs before
+    every request is sent (batch: the rate limiter).
 
-    On Ctrl-C or an error mid-answer the writer is told to ``abort`` (what was
-    printed stays printed) and the error propagates: KeyboardInterrupt
-    becomes :class:`llmcli.errors.Interrupted`.
+    A stream that ends without the provider saying the answer is finished raises
+    :class:`~llmcli.errors.IncompleteAnswer` (retried like a broken connection).  On
+    Ctrl-C or an error the writer is told to ``abort`` (what was printed stays
+    printed) and the error propagates; KeyboardInterrupt becomes ``Interrupted``.
     """
-    writer = writer or NullWriter()
+    endpoint = backend.endpoint
+    shown: Writer = writer or NullWriter()
+    if clean_source and writer is not None:
+        from .clean import CleaningWriter
+
+        shown = CleaningWriter(shown, clean_source)
     started = time.monotonic()
-    backend = backend or backend_for(endpoint)
-    parts: list[str] = []
-    usage: Usage | None = None
-    finish: str | None = None
-    model: str | None = None
-    try:
-        for event in stream_with_retries(lambda: backend.stream(request), retries, on_retry=on_retry):
+    delivered = False  # a word of the answer went to the writer
+    attempts = 0
+
+    def attempt() -> tuple[list[str], list[str], Usage | None, Done]:
+        nonlocal delivered, attempts
+        attempts += 1
+        if before_attempt is not None:
+            before_attempt()
+        parts: list[str] = []
+        thoughts: list[str] = []
+        usage: Usage | None = None
+        done: Done | None = None
+        for event in split(backend.stream(request), opened=think_open):
             if isinstance(event, TextDelta):
                 parts.append(event.text)
-                writer.feed(event.text)
+                if not replay:
+                    delivered = True
+                    shown.feed(event.text)
+            elif isinstance(event, ReasoningDelta):
+                thoughts.append(event.text)
+                if on_reasoning is not None and event.text:
+                    delivered = delivered or not replay  # shown thinking is not shown twice either
+                    on_reasoning(event.text)
             elif isinstance(event, Usage):
                 usage = event
             elif isinstance(event, Done):
-                finish, model = event.finish_reason, event.model
-        writer.finish()
+                done = event
+        if done is None or done.ending == INCOMPLETE:
+            raise E.IncompleteAnswer(
+                "the stream ended before the provider said the answer was finished",
+                profile=endpoint.profile, provider=KINDS[endpoint.kind].label,
+            )
+        return parts, thoughts, usage, done
+
+    try:
+        parts, thoughts, usage, done = retrying(
+            attempt, policy, may_retry=lambda err: replay or not delivered, on_retry=on_retry, stop=stop,
+        )
+        text = "".join(parts)
+        if replay:
+            shown.feed(text)
+        shown.finish()
     except KeyboardInterrupt:
-        writer.abort()
+        shown.abort()
         raise E.Interrupted("interrupted") from None
     except BaseException:
-        writer.abort()
+        shown.abort()
         raise
+    if clean_source:
+        from .clean import clean_answer
+
+        text, late_thinking = strip_lone_close(text, source=clean_source)
+        if late_thinking:
+            thoughts.append(late_thinking)
+        text = clean_answer(text, clean_source)
     return Answer(
-        text="".join(parts),
+        text=text,
         profile=endpoint.profile,
         provider=endpoint.kind,
-        model=model or request.model,
+        model=done.model or request.model,
         usage=usage,
-        finish_reason=finish,
+        finish_reason=done.finish_reason,
+        ending=done.ending,
         seconds=time.monotonic() - started,
+        attempts=attempts,
+        reasoning="".join(thoughts),
     )
+
+
+def cached_answer(record: Any, endpoint: Any) -> Answer:
+    """An answer taken from the history (``--cache``): shown and written as a fresh one, no request made."""
+    return Answer(text=record.answer, profile=endpoint.profile, provider=endpoint.kind,
+                  model=record.served_model or record.model, usage=None, finish_reason=record.finish_reason,
+                  ending=COMPLETE, seconds=0.0, attempts=0, reasoning=record.reasoning or "", cached=True)
+
+
+def check_answer(answer: Answer, *, replaces_text: bool, chunked: bool = False) -> list[str]:
+    """Whether ``answer`` may stand: raise when it must not replace a text, else return warnings.
+
+    ``replaces_text``: the answer is about to replace or become a file (``-o``, batch).
+    Then an answer cut at the token limit, stopped by a content filter or empty is an
+    error; on stdout it is shown with a warning.  ``chunked``: a part of a longer file
+    (the hint names ``--max-input-chars`` too).
+    """
+    label = KINDS[answer.provider].label
+    where = {"profile": answer.profile, "provider": label}
+    warnings: list[str] = []
+    thought_it_all = not answer.text.strip() and (answer.reasoning or (answer.usage and answer.usage.reasoning_tokens))
+    if answer.ending == TRUNCATED:
+        hint = "raise --max-tokens" + (", or lower --max-input-chars" if chunked else "")
+        if thought_it_all:
+            message, hint = "the thinking used the whole token budget; no answer came", "raise --max-tokens or lower --reasoning"
+        else:
+            message = "the answer was cut at the token limit"
+        if replaces_text:
+            err = E.TruncatedAnswer(message, **where)
+            err.hint = hint
+            raise err
+        warnings.append(f"{message} ({hint})")
+    elif answer.ending == FILTERED:
+        message = f"the provider's content filter stopped the answer ({answer.finish_reason})"
+        if replaces_text:
+            raise E.FilteredAnswer(message, **where)
+        warnings.append(message)
+    elif answer.ending != COMPLETE:  # complete() raised for INCOMPLETE already
+        raise E.IncompleteAnswer(f"the answer ended with '{answer.finish_reason}'", **where)
+    if not answer.text.strip() and answer.ending == COMPLETE:
+        if replaces_text:
+            raise E.EmptyAnswer("the model returned no text", **where)
+        warnings.append("the model returned no text")
+    return warnings

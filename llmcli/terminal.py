@@ -14,6 +14,9 @@ ask), the way Rich's Console decides once for its own output:
   stderr (status lines, progress) even when it is not a terminal.
 - **The reader went away** (``| head -1``, a closed terminal): one errno set,
   and one way to stop quietly (:func:`silence_stdout`).
+- **A stream the shell closed** (``>&-``, ``<&-``, ``2>&-``): stand-ins made
+  once at start (:func:`guard_closed_streams`), so that no traceback and no
+  misdirected write can follow.
 
 Kept free of Rich: the status lines of every error path import it.
 """
@@ -21,9 +24,12 @@ Kept free of Rich: the status lines of every error path import it.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import sys
 from typing import Any
+
+from .errors import InputError, StdoutClosed
 
 #: errno values meaning the reader of a stream went away (EIO: the terminal was hung up;
 #: EINVAL: some closed pipes).
@@ -57,7 +63,12 @@ def stderr_is_terminal() -> bool:
 
 def stdin_is_terminal() -> bool:
     """Whether stdin is a person at a keyboard (so nothing is piped in); a closed stdin counts as one."""
-    return sys.stdin is None or isatty(sys.stdin)
+    return sys.stdin is None or isinstance(sys.stdin, ClosedStream) or isatty(sys.stdin)
+
+
+def stdout_is_closed() -> bool:
+    """Whether the shell closed stdout (``>&-``): an answer printed there would be lost; check before paying for it."""
+    return sys.stdout is None or isinstance(sys.stdout, ClosedStream)
 
 
 def stderr_colour() -> bool:
@@ -100,8 +111,6 @@ def stdout_console(stream: Any = None, **options: Any) -> Any:
     """
     from rich.console import Console
 
-    from .errors import StdoutClosed
-
     console = Console(file=stream if stream is not None else sys.stdout, force_terminal=True, **options)
 
     def on_broken_pipe() -> None:
@@ -117,3 +126,92 @@ def stderr_console() -> Any:
     from rich.console import Console
 
     return Console(stderr=True, force_terminal=stderr_is_terminal(), no_color=not stderr_colour())
+
+
+# -- standard streams the shell closed ------------------------------------------------------------
+
+
+class ClosedStream(io.TextIOBase):
+    """Stands for a standard stream that was closed when llmcli started (``<&-``, ``>&-``, ``2>&-``).
+
+    Python leaves ``sys.stdin``/``stdout``/``stderr`` None then, and every
+    ``print`` or ``sys.stdout.write`` would be an AttributeError.  Reading
+    (stdin) and writing (stdout) raise one clear error instead; stderr, with
+    nowhere left to report, discards.
+    """
+
+    def __init__(self, name: str, *, discard: bool = False) -> None:
+        super().__init__()
+        self.name = name
+        self._discard = discard
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return "utf-8"
+
+    def _closed_error(self) -> Exception:
+        if self.name == "stdin":
+            return InputError("standard input is closed (<&-): there is nothing to read")
+        return StdoutUnavailable("standard output is closed (>&-): nothing can be written to it")
+
+    def readable(self) -> bool:
+        return self.name == "stdin"
+
+    def writable(self) -> bool:
+        return self.name != "stdin"
+
+    def read(self, size: int | None = -1) -> str:
+        raise self._closed_error()
+
+    def readline(self, size: int | None = -1) -> str:
+        raise self._closed_error()
+
+    def write(self, text: str) -> int:
+        if self._discard:
+            return len(text)
+        raise self._closed_error()
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise io.UnsupportedOperation(f"{self.name} is closed")
+
+
+class StdoutUnavailable(StdoutClosed):
+    """Stdout was closed from the start (``>&-``): stop as for a vanished reader, but say why."""
+
+
+def guard_closed_streams() -> list[str]:
+    """Give each standard stream that was closed at start a stand-in; return their names.
+
+    The descriptor itself is pointed at /dev/null: otherwise the next file or
+    socket llmcli opens takes its number, and a child process (``api_key_cmd``)
+    or a stray write to fd 1 would reach an HTTP connection or the ``-o``
+    file.  Then ``sys.stdin`` reads as closed (so it counts as no input),
+    ``sys.stdout`` refuses writes with one error line, ``sys.stderr`` discards.
+    """
+    closed = []
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        closed.append(name)
+        try:
+            os.fstat(fd)
+        except OSError:
+            _point_at_devnull(fd)
+        setattr(sys, name, ClosedStream(name, discard=name == "stderr"))
+    return closed
+
+
+def _point_at_devnull(fd: int) -> None:
+    try:
+        null = os.open(os.devnull, os.O_RDWR)
+    except OSError:
+        return
+    if null != fd:
+        os.dup2(null, fd)
+        os.close(null)

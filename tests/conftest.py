@@ -44,6 +44,27 @@ def isolated_env(tmp_path, monkeypatch):
     for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(var, raising=False)
     yield home
+    _assert_no_key_in_data_dir(home / ".local/share")
+    from llmcli import errors
+
+    errors._SECRETS.clear()  # remembered secrets are per process: one test's keys must not mask another's words
+    from llmcli.history import faults
+
+    faults.reset_warning()  # the history warns once per process: every test is a process of its own
+
+
+def _assert_no_key_in_data_dir(data_dir: Path) -> None:
+    """After every test: no API key a test exported is stored anywhere under the user data dir (the history)."""
+    if not data_dir.exists():
+        return
+    keys = {v for k, v in os.environ.items() if k.endswith(("_KEY", "_TOKEN")) and len(v) >= 6}
+    if not keys:
+        return
+    for path in data_dir.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for key in keys:
+                assert key.encode() not in data, f"an API key is stored in {path}"
 
 
 @pytest.fixture

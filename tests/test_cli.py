@@ -378,3 +378,49 @@ def test_debug_and_config_after_a_subcommand(cli, tmp_path):
     result = cli("profiles", "--config", str(path), "--debug")
     assert result.code == 0
     assert [l for l in result.stdout.splitlines() if l.startswith("*")][0].split()[1] == "mistral"
+
+
+def test_output_directory_that_cannot_be_written_is_found_before_the_request(cli, fake_profile, tmp_path):
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root writes anywhere; the check is os.access's")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        result = cli("-o", str(locked / "out.txt"), "hi")
+    finally:
+        locked.chmod(0o700)
+    assert result.code == 2 and not fake_profile.requests
+    assert "is not writable" in result.stderr
+
+
+def test_an_answer_that_cannot_be_written_is_printed_not_lost(cli, fake_profile, tmp_path):
+    """The place vanished while the (paid) request ran: exit 74, the answer on stdout instead."""
+    from tests.fakes.openai_wire import stream_reply
+
+    where = tmp_path / "out"
+    where.mkdir()
+
+    def pull_the_rug(request):
+        where.rmdir()
+        where.write_text("now a file, not a directory")
+        return stream_reply()
+
+    fake_profile.enqueue(pull_the_rug)
+    result = cli("-o", str(where / "answer.txt"), "hi")
+    assert result.code == 74
+    assert result.stdout == "Hello from fake server!\n"
+    assert "cannot write" in result.stderr and "printed on stdout instead" in result.stderr
+
+
+def test_first_run_without_any_provider_names_both_ways_out(cli, config_file):
+    """No key variable, nothing chose a profile, nothing listens where LM Studio would: a setup problem."""
+    config_file(f'[profiles.lmstudio]\nbase_url = "http://127.0.0.1:{closed_port()}/v1"\n')
+    result = cli("hi")
+    assert result.code == 2
+    assert_one_line_error(result.stderr, "no provider is set up", "OPENAI_API_KEY", "start a local server at http://127.0.0.1:")
+    # A profile the user chose stays a connection failure (exit 1), named as such.
+    result = cli("-p", "lmstudio", "hi")
+    assert result.code == 1 and "connection failed" in result.stderr

@@ -83,7 +83,8 @@ def test_closed_stdout_ends_quietly(fake_profile):
     assert stderr == "", stderr
 
 
-def test_ctrl_c_keeps_printed_text_and_exits_130(fake_profile):
+@pytest.mark.parametrize("sig, code, word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+def test_ctrl_c_or_sigterm_keeps_printed_text(fake_profile, sig, code, word):
     fake_profile.enqueue(stream_reply(["first words ", "more"], pause=3.0))
     proc = _start(["hi"])
     deadline = time.time() + 20
@@ -92,13 +93,13 @@ def test_ctrl_c_keeps_printed_text_and_exits_130(fake_profile):
         ready, _, _ = select.select([proc.stdout], [], [], 0.2)
         if ready:
             got += os.read(proc.stdout.fileno(), 100)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=20)
     got += out
-    assert proc.returncode == 130
+    assert proc.returncode == code
     assert got.startswith(b"first words")
     assert b"Traceback" not in err
-    assert err.decode().strip().splitlines() == ["llmcli: error: interrupted"]
+    assert err.decode().strip().splitlines() == [f"llmcli: error: {word}"]
 
 
 def run_on_pty(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:

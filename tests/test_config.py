@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import os
+import re
+import sys
+import time
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import pytest
 
 from llmcli import config as C
 from llmcli.errors import ConfigError
-from llmcli.providers import BUILTIN_PROFILES
+from llmcli.providers import BUILTIN_PROFILES, KINDS
 
 from .conftest import assert_one_line_error
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
 
 
 def test_path_precedence(tmp_path, monkeypatch):
@@ -155,52 +164,6 @@ def test_several_problems_are_counted(config_file):
     assert len(C.load(strict=False).problems) == 4
 
 
-def test_api_key_env_list_and_resolution(config_file, monkeypatch):
-    config_file('[profiles.groq]\napi_key_env = ["A_KEY", "B_KEY"]\n')
-    profile = C.load().profile("groq")
-    monkeypatch.setenv("B_KEY", "bee")
-    assert C.resolve_api_key(profile) == "bee"
-    monkeypatch.setenv("A_KEY", "ay")
-    assert C.resolve_api_key(profile) == "ay"
-
-
-def test_missing_key_names_variable_and_profile():
-    with pytest.raises(ConfigError) as info:
-        C.resolve_api_key(C.load().profile("mistral"))
-    assert "profile 'mistral'" in str(info.value) and "MISTRAL_API_KEY" in str(info.value)
-    assert C.resolve_api_key(C.load().profile("lmstudio")) is None
-
-
-def test_api_key_cmd_runs_without_shell(config_file, tmp_path):
-    script = tmp_path / "key.sh"
-    script.write_text("#!/bin/sh\necho \"sk-from-cmd $1\"\n")
-    script.chmod(0o755)
-    config_file(f'[profiles.groq]\napi_key_cmd = "{script} \'a b\'"\n')
-    assert C.resolve_api_key(C.load().profile("groq")) == "sk-from-cmd a b"
-
-
-@pytest.mark.parametrize(
-    "cmd, needle",
-    [
-        ("false", "exited with status 1"),
-        ("true", "printed nothing"),
-        ("/no/such/tool", "command not found"),
-    ],
-)
-def test_api_key_cmd_failures(config_file, cmd, needle):
-    config_file(f'[profiles.groq]\napi_key_cmd = "{cmd}"\n')
-    with pytest.raises(ConfigError) as info:
-        C.resolve_api_key(C.load().profile("groq"))
-    assert "profile 'groq': api_key_cmd" in str(info.value) and needle in str(info.value)
-
-
-def test_api_key_cmd_timeout(config_file, monkeypatch):
-    monkeypatch.setattr(C, "API_KEY_CMD_TIMEOUT", 0.3)
-    config_file('[profiles.groq]\napi_key_cmd = ["sleep", "5"]\n')
-    with pytest.raises(ConfigError, match="no answer within 0.3 s"):
-        C.resolve_api_key(C.load().profile("groq"))
-
-
 def test_inline_key_in_readable_file_warns(config_file, capsys):
     config_file('[profiles.groq]\napi_key = "sk-secret-123"\n', mode=0o644)
     C.load()
@@ -211,7 +174,7 @@ def test_inline_key_in_readable_file_warns(config_file, capsys):
 
 def test_inline_key_in_private_file_is_quiet(config_file, capsys):
     config_file('[profiles.groq]\napi_key = "sk-secret-123"\n', mode=0o600)
-    assert C.resolve_api_key(C.load().profile("groq")) == "sk-secret-123"
+    assert C.resolve_api_key(C.load().profile("groq")) == "sk-secret-123"  # the re-export still works
     assert capsys.readouterr().err == ""
 
 
@@ -240,15 +203,243 @@ def test_starter_toml_is_valid_and_loads(tmp_path, monkeypatch):
     assert config.profile("groq").temperature == 0.3
 
 
-def test_example_config_is_valid(monkeypatch):
-    example = Path(__file__).resolve().parent.parent / "config.example.toml"
-    config = C.load(example)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _documented_keys(text: str) -> dict[str, set[str]]:
+    """The keys config.example.toml's comment blocks document: `# key   meaning` lines, per block."""
+    blocks: dict[str, set[str]] = {"profiles": set(), "templates": set()}
+    block = None
+    for line in text.splitlines():
+        if "Every key a profile accepts" in line:
+            block = "profiles"
+        elif line.startswith("# Templates:"):
+            block = "templates"
+        m = re.match(r"^# ([a-z_][a-z_, ]*[a-z_])\s{2,}\S", line)
+        if block and m:
+            blocks[block].update(k.strip() for k in m.group(1).split(","))
+    return blocks
+
+
+def _used_keys(data: dict) -> dict[str, set[str]]:
+    return {
+        "top": set(data),
+        "profiles": {k for table in data.get("profiles", {}).values() for k in table},
+        "templates": {k for table in data.get("templates", {}).values() for k in table},
+    }
+
+
+def _check_example(text: str, path: Path) -> None:
+    """Valid, a profile per provider kind, every key of the tables documented, no key the tables lack."""
+    config = C.loads(text, path)
+    assert config.problems == []
     kinds = {p.provider for p in config.profiles.values() if not p.builtin}
+    assert set(KINDS) <= kinds | {"lmstudio"}  # every kind has a profile in the file
     assert {"openai", "lmstudio", "groq", "openrouter", "deepseek", "anthropic", "gemini", "mistral", "dashscope"} <= kinds
-    text = example.read_text()
-    for key in C.PROFILE_KEYS:
-        assert f"{key} =" in text or f"# {key}" in text, key
+    documented = _documented_keys(text)
+    assert documented["profiles"] == set(C.PROFILE_KEYS)
+    assert documented["templates"] == set(C.TEMPLATE_KEYS)
+    used = _used_keys(tomllib.loads(text))
+    assert used["top"] == set(C.TOP_LEVEL_KEYS)  # every top-level key, used
+    assert used["profiles"] <= set(C.PROFILE_KEYS) and used["templates"] <= set(C.TEMPLATE_KEYS)
     assert "HTTP-Referer" in text and "X-Title" in text
+
+
+def test_example_config_is_valid_and_documents_every_key():
+    example = ROOT / "config.example.toml"
+    _check_example(example.read_text(encoding="utf-8"), example)
+
+
+def test_example_config_shipped_in_the_package_is_the_repo_copy():
+    shipped = ROOT / "llmcli" / C.EXAMPLE_NAME
+    assert C.example_text() == shipped.read_text(encoding="utf-8")
+    assert (ROOT / "config.example.toml").read_bytes() == shipped.read_bytes(), (
+        "the top-level config.example.toml is a copy of llmcli/config.example.toml: cp llmcli/config.example.toml ."
+    )
+
+
+def test_documented_key_blocks_are_what_the_test_reads():
+    """The reader of the comment blocks finds something to fail on."""
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    blocks = _documented_keys(text)
+    assert {"provider", "think_tags", "batch", "max_wait"} <= blocks["profiles"]
+    assert {"profile", "model", "temperature"} <= blocks["templates"]
+    broken = text.replace("# think_tags ", "# think-tags ")
+    assert "think_tags" not in _documented_keys(broken)["profiles"]
+
+
+# -- the field table is the one list of keys --------------------------------------------
+
+
+def test_profile_dataclass_matches_the_field_table():
+    attributes = {f.name: f for f in fields(C.Profile)}
+    assert set(attributes) == set(C.PROFILE_KEYS) | {"name", "builtin"}
+    for f in C.PROFILE_FIELDS:
+        if f.name == "provider":
+            continue
+        attribute = attributes[f.name]
+        default = attribute.default_factory() if attribute.default_factory is not MISSING else attribute.default
+        assert default == f.default, f.name
+
+
+def test_template_dataclass_matches_the_field_table():
+    attributes = {f.name: f for f in fields(C.Template)}
+    assert set(attributes) == set(C.TEMPLATE_KEYS) | {"name", "source"}
+
+
+def test_key_table_in_notes_is_generated_from_the_field_table():
+    """notes/README-config.md carries the README's key table as the field table writes it."""
+    notes = (ROOT / "notes" / "README-config.md").read_text(encoding="utf-8")
+    assert C.key_table() in notes
+    assert C.key_table(C.TOP_FIELDS) in notes
+
+
+def _readme_key_rows() -> dict[str, list[str]]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("| key | type | meaning |")
+    rows: dict[str, list[str]] = {}
+    for line in text[start:].splitlines()[2:]:
+        if not line.startswith("| `"):
+            break
+        cells = [c.strip() for c in line.strip("|").split(" | ")]
+        rows[cells[0].strip("`")] = cells
+    return rows
+
+
+def test_readme_key_table_agrees_with_the_field_table():
+    """Every key README's table names is a profile key of that type (the new rows wait in notes/)."""
+    by_name = {f.name: f for f in C.PROFILE_FIELDS}
+    rows = _readme_key_rows()
+    assert len(rows) >= 16
+    for name, cells in rows.items():
+        assert name in by_name, name
+        assert cells[1] == by_name[name].doc_type, name
+
+
+@pytest.mark.parametrize(
+    "text, attribute, value",
+    [
+        ('reasoning = "high"', "reasoning", "high"),
+        ('reasoning = "off"', "reasoning", "off"),
+        ("show_reasoning = true", "show_reasoning", True),
+        ('think_tags = "open"', "think_tags", "open"),
+        ("cache = true", "cache", True),
+        ("batch = true", "batch", True),
+        ("max_wait = 5", "max_wait", 5.0),
+        ("max_wait = 0", "max_wait", 0.0),
+    ],
+)
+def test_new_profile_keys_parse(config_file, text, attribute, value):
+    config_file(f'[profiles.box]\nprovider = "openai-compatible"\nbase_url = "http://h:1/v1"\n{text}\n')
+    profile = C.load().profile("box")
+    assert getattr(profile, attribute) == value
+    assert type(getattr(profile, attribute)) is type(value)
+
+
+def test_new_profile_keys_defaults():
+    groq = C.load().profile("groq")
+    assert (groq.reasoning, groq.show_reasoning, groq.think_tags, groq.cache, groq.batch, groq.max_wait) == (
+        None, False, "auto", False, None, 60.0,
+    )
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ('reasoning = "extreme"', "'reasoning' must be one of off, low, medium, high, max, not 'extreme'"),
+        ("reasoning = 1", "'reasoning' must be a string, not an integer"),
+        ('show_reasoning = "yes"', "'show_reasoning' must be true or false, not a string"),
+        ("show_reasoning = 1", "'show_reasoning' must be true or false, not an integer"),
+        ('think_tags = "closed"', "'think_tags' must be one of auto, open, not 'closed'"),
+        ("cache = 0", "'cache' must be true or false, not an integer"),
+        ('batch = "true"', "'batch' must be true or false, not a string"),
+        ("max_wait = -1", "'max_wait' must be 0 or more seconds, not -1"),
+        ("max_wait = true", "'max_wait' must be a number of seconds, not a boolean"),
+    ],
+)
+def test_new_profile_keys_validation(config_file, text, needle):
+    path = config_file(f"[profiles.groq]\n{text}\n")
+    with pytest.raises(ConfigError) as info:
+        C.load()
+    assert str(info.value) == f"{path}:2: profile 'groq': {needle}"
+
+
+def test_log_top_level_key(config_file):
+    assert C.load().log is True
+    config_file("log = false\n")
+    assert C.load().log is False
+    path = config_file('\nlog = "no"\n')
+    with pytest.raises(ConfigError) as info:
+        C.load()
+    assert str(info.value) == f"{path}:2: 'log' must be true or false, not a string"
+
+
+def test_unknown_top_level_key_suggests_a_table_name(config_file):
+    config_file('[profile.x]\nprovider = "groq"\n')
+    with pytest.raises(ConfigError, match=r":1: unknown top-level key 'profile' \(did you mean 'profiles'\?\)"):
+        C.load()
+
+
+def test_masked_dict_shows_every_set_key(config_file):
+    config_file(
+        '[profiles.box]\nprovider = "openai-compatible"\nbase_url = "http://h:1/v1"\nreasoning = "low"\n'
+        'think_tags = "open"\nbatch = true\nfallback = ["groq"]\napi_key_env = "A"\napi_key_cmd = "pass x"\n'
+    )
+    shown = C.masked_dict(C.load())
+    box = shown["profiles"]["box"]
+    assert box["reasoning"] == "low" and box["think_tags"] == "open" and box["batch"] is True
+    assert box["show_reasoning"] is False and box["cache"] is False and box["max_wait"] == 60.0
+    assert box["fallback"] == ["groq"] and box["api_key_env"] == "A" and box["api_key_cmd"] == "pass x"
+    assert shown["log"] is True
+    assert "batch" not in shown["profiles"]["groq"]  # unset: the kind decides
+    assert set(box) <= set(C.PROFILE_KEYS)
+
+
+def test_config_show_output_loads_back(config_file, tmp_path):
+    """`config show` prints keys the loader takes: what it shows is a config."""
+    import tomli_w
+
+    config_file('[profiles.box]\nprovider = "openai-compatible"\nbase_url = "http://h:1/v1"\nfallback = ["groq"]\n')
+    shown = C.masked_dict(C.load())
+    again = tmp_path / "again.toml"
+    again.write_text(tomli_w.dumps(shown))
+    assert C.load(again).profile("box").fallback == ("groq",)
+
+
+def test_many_profiles_load_in_linear_time(tmp_path):
+    """1,000 profiles took 3.9 s when every key lookup rescanned the file; the lines are indexed once now."""
+    parts = [
+        f'[profiles.p{i}]\nprovider = "openai-compatible"\nbase_url = "http://h{i}:8000/v1"\nmodel = "m{i}"\n'
+        f'temperature = 0.3\nretries = 1\nheaders = {{ "X-A" = "b" }}\n'
+        for i in range(1000)
+    ]
+    path = tmp_path / "many.toml"
+    text = "\n".join(parts) + '\n[profiles.p999x]\nprovider = "openai-compatible"\nbase_url = "http://h/v1"\nmodle = 1\n'
+    path.write_text(text)
+    line = text.splitlines().index("modle = 1") + 1
+    started = time.monotonic()
+    config = C.load(path, strict=False)
+    elapsed = time.monotonic() - started
+    assert len(config.profiles) == 1000 + len(BUILTIN_PROFILES)
+    assert config.problems == [f"{path}:{line}: profile 'p999x': unknown key 'modle' (did you mean 'model'?)"]
+    assert elapsed < 3, elapsed  # ~0.07 s on an idle machine
+
+
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ('[profiles.a]\nprovider = "groq"\n\n[profiles.b]\n  modle = 1\n', 5),
+        ('[ profiles . "b" ]\nmodle = 1\n', 2),
+        ("[profiles.b]\n'modle' = 1\n", 2),
+        ('[profiles]\nb = { modle = 1 }\n', 2),  # an inline table: its line
+        ('[profiles.b]\nprovider = "groq"\n[profiles.b.headers]\nX = "y"\n[profiles.c]\nprovider = "groq"\nmodle = 1\n', 7),
+    ],
+)
+def test_locator_lines(config_file, text, line):
+    path = config_file(text)
+    problems = C.load(strict=False).problems
+    name = "c" if line == 7 else "b"
+    assert problems[0].startswith(f"{path}:{line}: profile '{name}': unknown key 'modle'"), problems
 
 
 # -- the config commands, through the CLI ------------------------------------------
@@ -273,6 +464,24 @@ def test_cli_config_init_refuses_overwrite(cli, tmp_path):
     assert target.read_text() == "# mine\n"
     forced = cli("--config", str(target), "config", "init", "--force")
     assert forced.code == 0 and "default_profile" in target.read_text()
+
+
+def test_cli_config_example_is_a_valid_config_documenting_every_key(cli, tmp_path):
+    result = cli("config", "example")
+    assert result.code == 0 and result.stderr == ""
+    assert result.stdout == C.example_text()
+    path = tmp_path / "example.toml"
+    path.write_text(result.stdout, encoding="utf-8")
+    _check_example(result.stdout, path)
+    assert cli("--config", str(path), "config", "validate").code == 0
+
+
+def test_starter_points_to_config_example(cli, tmp_path):
+    target = tmp_path / "config.toml"
+    assert cli("--config", str(target), "config", "init", "-p", "groq").code == 0
+    header = [line for line in target.read_text().splitlines() if line.startswith("#")]
+    assert any("'llmcli config example'" in line and "every key" in line for line in header)
+    assert not any("config.example.toml" in line for line in header)
 
 
 def test_cli_config_show_masks(cli, config_file):

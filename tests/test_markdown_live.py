@@ -250,7 +250,7 @@ LIVE_CASES = ["headings_paragraphs", "numbered_ones", "code_in_list_item", "tabl
 def test_live_path_leaves_exactly_the_document(name):
     doc = dict(ALL_DOCS)[name]
     console = make_console(interactive=True, height=12)
-    writer = LiveMarkdownWriter(console, refresh_per_second=1e9)  # refresh on every delta
+    writer = LiveMarkdownWriter(console, refresh_per_second=1e9, busy_share=1)  # refresh on every delta
     stream(writer, doc, seed=7)
     writer.finish()
     raw = console.file.getvalue()
@@ -266,7 +266,7 @@ def test_live_path_tall_blocks_do_not_duplicate_lines():
     items = "\n".join(f"1. item_{i:03d} text" for i in range(40))
     doc = f"Intro paragraph.\n\n```python\n{code}\n```\n\n{items}\n\nThe end.\n"
     console = make_console(interactive=True, height=12)
-    writer = LiveMarkdownWriter(console, refresh_per_second=1e9)
+    writer = LiveMarkdownWriter(console, refresh_per_second=1e9, busy_share=1)
     stream(writer, doc, seed=11, max_delta=30)
     writer.finish()
     screen = Terminal(12).feed(console.file.getvalue()).text()
@@ -281,7 +281,7 @@ def test_live_path_tall_blocks_do_not_duplicate_lines():
 def test_live_region_never_taller_than_window_minus_one():
     doc = "```\n" + "\n".join(f"row {i}" for i in range(100))
     console = make_console(interactive=True, height=10)
-    writer = LiveMarkdownWriter(console, refresh_per_second=1e9)
+    writer = LiveMarkdownWriter(console, refresh_per_second=1e9, busy_share=1)
     heights = []
     original = writer._preview_lines
 
@@ -294,6 +294,120 @@ def test_live_region_never_taller_than_window_minus_one():
     stream(writer, doc, seed=5)
     writer.finish()
     assert heights and max(heights) <= 9
+
+
+def _long_paragraph(chars: int) -> str:
+    """One paragraph without a line break, with inline markup and things that start blocks at a line start."""
+    rng = random.Random(chars)
+    words = ["alpha", "beta", "**gamma**", "`delta`", "*eps*", "#", "1.", "-", ">", "```", "[link](https://x.org)"]
+    parts, total = [], 0
+    while total < chars:
+        parts.append(rng.choice(words))
+        total += len(parts[-1]) + 1
+    return " ".join(parts)
+
+
+def _spy_previews(writer: LiveMarkdownWriter) -> list[str]:
+    sources: list[str] = []
+    original = writer._blocks.preview_source
+
+    def spy(rows, width):
+        sources.append(original(rows, width))
+        return sources[-1]
+
+    writer._blocks.preview_source = spy
+    return sources
+
+
+def test_live_path_one_long_paragraph_leaves_exactly_the_document():
+    """A 30 KB paragraph without a line break (issue 10, fault 11): previews bounded, scrollback exact."""
+    doc = "Intro paragraph.\n\n" + _long_paragraph(30_000) + "\n\nThe end.\n"
+    console = make_console(interactive=True, height=12)
+    writer = LiveMarkdownWriter(console, refresh_per_second=1e9, busy_share=1)
+    sources = _spy_previews(writer)
+    stream(writer, doc, seed=13, max_delta=300)
+    writer.finish()
+    screen = Terminal(12).feed(console.file.getvalue()).text()
+    assert screen == visible(whole_render(doc))
+    assert screen.count("Intro paragraph.") == 1 and screen.count("The end.") == 1
+    assert len(sources) > 50
+    assert max(map(len, sources)) <= 2 * 20 * 80 + 2  # rows (at least 20) x width x 2, never the block
+    assert sum("gamma" in source for source in sources) > 40
+
+
+def test_live_path_one_long_fence_leaves_exactly_the_document():
+    code = "\n".join(f"value_{i:04d} = transform(value_{i - 1:04d})  # line {i}" for i in range(400))
+    doc = f"Intro paragraph.\n\n```python\n{code}\n```\n\nThe end.\n"
+    console = make_console(interactive=True, height=12)
+    writer = LiveMarkdownWriter(console, refresh_per_second=1e9, busy_share=1)
+    sources = _spy_previews(writer)
+    stream(writer, doc, seed=17, max_delta=200)
+    writer.finish()
+    screen = Terminal(12).feed(console.file.getvalue()).text()
+    assert screen == visible(whole_render(doc))
+    for i in range(400):
+        assert screen.count(f"value_{i:04d} = ") == 1
+    fence_previews = [source for source in sources if "value_0300" in source]
+    assert fence_previews and all(source.startswith("```python\n") for source in fence_previews)
+    assert max(source.count("\n") for source in sources) <= 21  # the head and 20 rows' worth of lines
+
+
+def test_preview_of_a_long_line_is_bounded_starts_on_a_word_and_stays_a_paragraph():
+    splitter = BlockSplitter()
+    for word in ("word " * 5000 + "# heading-like").split(" "):
+        splitter.feed(word + " ")
+    preview = splitter.preview_source(10, 40)
+    assert len(preview) <= 2 * 10 * 40 + 1 and preview.endswith("# heading-like ")
+    assert preview.startswith("word ")
+    splitter = BlockSplitter()
+    splitter.feed("x" * 1000 + " 1. " + "y" * 791)
+    assert splitter.preview_source(10, 40) == "1\\. " + "y" * 791  # escaped: a paragraph, not a list
+    splitter = BlockSplitter()
+    splitter.feed("Short one.\n\nAnd another line.")
+    assert splitter.preview_source(10, 40) == "Short one.\n\nAnd another line."  # fits: all of it
+
+
+def test_preview_after_a_closed_fence_is_not_shown_as_code():
+    splitter = BlockSplitter()
+    splitter.feed("```\ncode\n```\n\n")
+    splitter.feed("prose " * 400)
+    preview = splitter.preview_source(10, 40)
+    assert not preview.startswith("```") and preview.startswith("prose ")
+    splitter = BlockSplitter()
+    splitter.feed("```\n" + "code " * 400)  # an open fence with one long line: still code
+    assert splitter.preview_source(10, 40).startswith("```\n")
+
+
+def test_slow_refreshes_are_spaced_by_their_cost(monkeypatch):
+    """A refresh that cost 0.5 s of CPU (fake clocks) is followed by at least 2 s without one (busy_share 0.2)."""
+    from llmcli import markdown_live
+
+    now = [1000.0]
+    monkeypatch.setattr(markdown_live.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(markdown_live.time, "thread_time", lambda: now[0])  # as if all of it were drawing
+    console = make_console(interactive=True)
+    writer = LiveMarkdownWriter(console, refresh_per_second=10, busy_share=0.2)
+    writer.feed("Start")
+    assert writer._live is not None
+    calls = []
+
+    def slow_refresh():
+        calls.append(now[0])
+        now[0] += 0.5
+
+    monkeypatch.setattr(writer._live, "refresh", slow_refresh)
+    now[0] += 1
+    writer.feed(" one")
+    assert len(calls) == 1 and writer._gap == pytest.approx(2.0)
+    for _ in range(19):  # 1.9 s more, in steps of 0.1 s: no refresh yet
+        now[0] += 0.1
+        writer.feed(" more")
+    assert len(calls) == 1
+    now[0] += 0.2
+    writer.feed(" last")
+    assert len(calls) == 2
+    writer.finish()
+    assert "last" in console.file.getvalue()
 
 
 def test_trailing_refresh_shows_text_when_the_stream_pauses():
@@ -347,7 +461,7 @@ def test_abort_keeps_what_arrived(interactive):
     doc = DOCS["code_in_list_item"] + "\n" + DOCS["tables"]
     cut = len(doc) * 2 // 3
     console = make_console(interactive=interactive)
-    writer = LiveMarkdownWriter(console, refresh_per_second=1e9)
+    writer = LiveMarkdownWriter(console, refresh_per_second=1e9, busy_share=1)
     stream(writer, doc, seed=2, stop_at=cut)
     writer.abort()
     writer.abort()  # twice: still quiet
@@ -441,12 +555,12 @@ def test_splitter_work_grows_linearly():
 def test_preview_source_is_bounded():
     splitter = BlockSplitter()
     splitter.feed("| a | b |\n|---|---|\n" + "".join(f"| {i} | x |\n" for i in range(5000)))
-    preview = splitter.preview_source(48)
+    preview = splitter.preview_source(24, 80)
     assert preview.startswith("| a | b |\n|---|---|\n")
     assert preview.count("\n") <= 50
     splitter = BlockSplitter()
     splitter.feed("```python\n" + "".join(f"x{i} = {i}\n" for i in range(5000)))
-    preview = splitter.preview_source(48)
+    preview = splitter.preview_source(24, 80)
     assert preview.startswith("```python\n") and "x4999 = 4999" in preview
     assert preview.count("\n") <= 49
 

@@ -15,19 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from .. import config as C
 from .. import errors as E
 from .. import status
+from ..call import CallFlags
 from ..render import write_stdout
+from ..terminal import stdout_is_terminal
 
 DEFAULT_CONCURRENCY = 4
 DEFAULT_MAX_INPUT_CHARS = 24_000
-DEFAULT_RETRIES = 4
-DEFAULT_MAX_WAIT = 60.0
 
 
 @dataclass
 class BatchOptions:
+    call: CallFlags
     paths: Sequence[str]
     from_file: str | None = None
     include: Sequence[str] = ()
@@ -37,20 +37,9 @@ class BatchOptions:
     in_place: bool = False
     backup: bool = True
     backup_dir: str | None = None
-    style: str | None = None
-    to: str | None = None
-    variables: Sequence[str] = ()
     instruction: str | None = None
-    profile: str | None = None
-    model: str | None = None
-    temperature: float | None = None
-    max_tokens: int | None = None
-    system: str | None = None
-    timeout: float | None = None
     jobs: int | None = None
     rpm: float | None = None
-    retries: int | None = None
-    max_wait: float | None = None
     max_input_chars: int | None = None
     markdown_safe: bool | None = None
     clean: bool = True
@@ -59,59 +48,70 @@ class BatchOptions:
     diff: bool = False
     report: str | None = None
     quiet: bool = False
-    config_path: str | None = None
+    no_log: bool = False
+    cache: bool | None = None  # None: the profile's `cache`
 
 
 def run_batch(o: BatchOptions) -> int:
+    from ..call import Call
     from .plan import OutputMode, plan
 
-    config = C.load(o.config_path)
-    style, values = _style(config, o)
-    profile = config.select(o.profile or (style.profile if style else None))
-    profiles = [profile] + [config.profile(name) for name in profile.fallback]
+    call = Call.resolve(o.call, with_fallbacks=True)
+    if call.style is None and not o.instruction:
+        raise E.UsageError("say what to do: -s STYLE (llmcli styles) or -i 'INSTRUCTION'")
     mode = OutputMode.choose(o.out, o.suffix, o.in_place, needed=not (o.dry_run or o.diff))
     if o.backup_dir and not o.in_place:
         raise E.UsageError("--backup-dir goes with --in-place")
     from_list = _read_list(o.from_file) if o.from_file else []
     jobs = plan(o.paths, from_list=from_list, include=o.include, exclude=o.exclude, mode=mode)
-    compose = _composer(style, values, o)
-    max_chars = o.max_input_chars or profile.max_input_chars or DEFAULT_MAX_INPUT_CHARS
-    settings_id = _job_id(style, o, profile, max_chars, compose)
+    instruction = o.instruction or ""
+    max_chars = o.max_input_chars or call.profile.max_input_chars or DEFAULT_MAX_INPUT_CHARS
+    settings_id = call.fingerprint(instruction=instruction, max_chars=max_chars, markdown_safe=o.markdown_safe,
+                                   clean=o.clean)
 
     from .manifest import Journal
 
     journal = None if o.diff else Journal()
     if o.dry_run:
-        return _dry_run(jobs, o, max_chars, journal, settings_id, compose)
+        return _dry_run(jobs, o, call, max_chars, journal, settings_id)
+    if journal is not None:
+        _check_writable(journal.path, "the batch journal")
 
+    from .publish import Publishing
     from .work import Connections, Settings
 
-    connections = Connections(config.path, o.timeout, o.rpm)
-    connections.get(profile)  # a missing key for the main profile is a config error now, not 400 failures
-    workers = o.jobs or profile.concurrency or DEFAULT_CONCURRENCY
+    from ..inputs import Document
+
+    probe = call.compose([Document("<probe>", "<probe>")], instruction)
+    for profile in call.profiles:  # a reasoning level a model cannot take: now, not in every file
+        for warning in dict.fromkeys(call.check(probe, profile)):
+            status.warn(warning)
+    connections = Connections(call, o.rpm)
+    connections.get(call.profile)  # a missing key for the main profile is a config error now, not 400 failures
+    workers = o.jobs or call.profile.concurrency or DEFAULT_CONCURRENCY
     from .progress import make_display, summary
 
-    from ..terminal import stdout_is_terminal
-
     display = make_display(len(jobs), quiet=o.quiet, stdout_busy=o.diff and stdout_is_terminal())
+    from .. import history
+
+    log = history.Log(enabled=history.enabled(call.config, o.no_log))
     settings = Settings(
-        compose=compose, profiles=profiles, model=o.model or (style.model if style else None),
-        temperature=o.temperature if o.temperature is not None else (style.temperature if style else None),
-        max_tokens=o.max_tokens, retries=o.retries if o.retries is not None else DEFAULT_RETRIES,
-        max_wait=o.max_wait if o.max_wait is not None else DEFAULT_MAX_WAIT, max_chars=max_chars,
-        markdown_safe=o.markdown_safe, clean=o.clean, job_id=settings_id, force=o.force, diff=o.diff,
-        backup=o.backup, backup_dir=Path(o.backup_dir) if o.backup_dir else None, journal=journal,
+        log=log, cache=bool(o.cache if o.cache is not None else call.profile.cache),
+        call=call, instruction=instruction, max_chars=max_chars, markdown_safe=o.markdown_safe, clean=o.clean,
+        job_id=settings_id, force=o.force, diff=o.diff, journal=journal,
+        publishing=Publishing(journal, settings_id, o.backup, Path(o.backup_dir) if o.backup_dir else None),
         stop=threading.Event(), connections=connections, on_retry=display.retry,
     )
     report = _Report(o.report) if o.report else None
     started = time.monotonic()
+    diffs = _InOrder(jobs)
 
     def on_result(result) -> None:
         display.finished(result)
         if report:
             report.write(result)
-        if result.status == "diff" and result.diff:
-            write_stdout(result.diff)
+        for diff in diffs.ready(result):
+            write_stdout(diff)
 
     from .runner import run
 
@@ -120,60 +120,59 @@ def run_batch(o: BatchOptions) -> int:
         results, interrupted = run(jobs, settings, workers, on_result, display.note)
     finally:
         display.stop()
+        for diff in diffs.rest():
+            write_stdout(diff)
         if report:
             report.close()
         if journal is not None:
             journal.close()
+        log.close()
     summary(results, len(jobs), time.monotonic() - started, quiet=o.quiet, interrupted=interrupted)
     if interrupted:
-        return E.EXIT_INTERRUPTED
+        from ..signals import interrupted_exit_code
+
+        return interrupted_exit_code()
     if any(r.status == "failed" for r in results):
         return E.EXIT_PARTIAL
     return E.EXIT_OK
 
 
-def _style(config, o: BatchOptions):
-    """The style and its variable values, as in single mode; with neither style nor -i, nothing to do."""
-    from .. import presets
+class _InOrder:
+    """--diff prints the files' diffs in the order of the input list, whichever finishes first."""
 
-    style, values = presets.choose(o.style, to=o.to, variables=o.variables, templates=config.templates)
-    if style is None and not o.instruction:
-        raise E.UsageError("say what to do: -s STYLE (llmcli styles) or -i 'INSTRUCTION'")
-    return style, values
+    def __init__(self, jobs) -> None:
+        self.position = {job: i for i, job in enumerate(jobs)}
+        self.waiting: dict[int, str] = {}
+        self.next = 0
 
+    def ready(self, result) -> list[str]:
+        self.waiting[self.position[result.job]] = result.diff if result.status == "diff" else ""
+        out = []
+        while self.next in self.waiting:
+            diff = self.waiting.pop(self.next)
+            if diff:
+                out.append(diff)
+            self.next += 1
+        return out
 
-def _composer(style, values: dict[str, str], o: BatchOptions):
-    """(label, text) -> (system, user): the same messages single mode would send for this text."""
-    from .. import presets
-    from ..inputs import Document
-    from ..prompt import DEFAULT_SYSTEM, delimited
-
-    if style is None:
-        # An instruction over a file: the styles' rules apply (the answer is the text only).
-        system = o.system if o.system is not None else presets.RULES
-
-        def compose_plain(label: str, text: str):
-            return system, (o.instruction or "") + "\n\n" + delimited([Document(label, text)])
-
-        return compose_plain
-
-    def compose_style(label: str, text: str):
-        msgs = presets.compose(style, [Document(label, text)], extra=o.instruction or "", variables=values)
-        system = o.system if o.system is not None else msgs.system
-        return (system if system is not None else DEFAULT_SYSTEM), msgs.user
-
-    return compose_style
+    def rest(self) -> list[str]:
+        """After an interrupted run: the diffs that came, in order, past the files that never finished."""
+        out = [self.waiting[i] for i in sorted(self.waiting) if self.waiting[i]]
+        self.waiting.clear()
+        return out
 
 
-def _job_id(style, o: BatchOptions, profile, max_chars: int, compose) -> str:
-    from .manifest import fingerprint
+def _check_writable(path: Path, what: str) -> None:
+    """Before any request: a place the run must write to can be written (else every file would fail after paying)."""
+    import os
 
-    system, user = compose("<probe>", "<probe>")
-    return fingerprint({
-        "system": system, "user": user, "profile": profile.name, "model": o.model or profile.model,
-        "temperature": o.temperature, "max_tokens": o.max_tokens, "max_chars": max_chars,
-        "markdown_safe": o.markdown_safe, "clean": o.clean,
-    })
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
+    except OSError as exc:
+        raise E.UsageError(
+            f"cannot write {what} {path}: {exc.strerror or exc} (fix the permissions, or point XDG_STATE_HOME elsewhere)"
+        ) from None
 
 
 def _read_list(name: str) -> list[str]:
@@ -187,22 +186,24 @@ def _read_list(name: str) -> list[str]:
     return data.decode("utf-8", "replace").splitlines()
 
 
-def _dry_run(jobs, o: BatchOptions, max_chars: int, journal, job_id: str, compose) -> int:
-    from ..chunking import estimate_tokens
+def _dry_run(jobs, o: BatchOptions, call, max_chars: int, journal, job_id: str) -> int:
+    from ..inputs import Document
+    from .chunking import estimate_tokens
     from .manifest import sha256
     from .units import layout
-    from .work import _decode
+    from .work import text_of
 
     lines = []
     total_tokens = total_units = runnable = 0
-    overhead = estimate_tokens("".join(compose("x", "")))
+    empty = call.compose([Document("x", "")], o.instruction or "")
+    overhead = estimate_tokens((call.request(empty).system or "") + empty.user)
     for job in jobs:
         try:
             data = job.source.read_bytes()
         except OSError as exc:
             lines.append(f"fail  {job.shown}: cannot read: {exc.strerror}")
             continue
-        text, why = _decode(data)
+        text, why = text_of(job, data)
         if text is None or not text.strip():
             lines.append(f"skip  {job.shown} ({why or 'empty'})")
             continue

@@ -20,10 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 NAME = "batch-journal.jsonl"
 
@@ -34,7 +36,23 @@ def sha256(data: bytes) -> str:
 
 def fingerprint(settings: dict) -> str:
     """A stable id for 'this instruction with these settings' (json with sorted keys, hashed)."""
-    return sha256(json.dumps(settings, sort_keys=True, ensure_ascii=False).encode())[:32]
+    return sha256(json_line(settings, sort_keys=True).encode("utf-8"))[:32]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def json_line(obj: Any, *, sort_keys: bool = False) -> str:
+    """``obj`` as one line of JSON that is valid UTF-8, whatever file names it holds.
+
+    Text is kept as text (``ensure_ascii=False``), except the lone surrogates
+    that stand for a name's bytes that are not UTF-8 (``surrogateescape``):
+    those are written as ``\\udcNN`` escapes, which ``json.loads`` turns back
+    into the same ``str`` (and ``os.fsencode`` into the same bytes).  For the
+    journal and for a batch ``--report``.
+    """
+    line = json.dumps(obj, ensure_ascii=False, sort_keys=sort_keys)
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
 
 
 def default_path() -> Path:
@@ -64,7 +82,8 @@ class Journal:
 
     def _load(self) -> None:
         try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
+            # Bytes a crash tore mid-character only spoil their own line.
+            lines = self.path.read_bytes().decode("utf-8", "replace").split("\n")
         except FileNotFoundError:
             return
         except OSError:
@@ -99,7 +118,7 @@ class Journal:
         queueing one behind the other.
         """
         entry = Entry(str(source.resolve()), str(target.resolve()), job, input_sha, output_sha)
-        line = json.dumps({**entry.__dict__, "time": round(time.time(), 3)}, ensure_ascii=False) + "\n"
+        line = json_line({**entry.__dict__, "time": round(time.time(), 3)}) + "\n"
         with self._lock:
             if self._fd is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,11 @@ prefix, a file's own directory), so ``--out DIR`` mirrors the tree under that
 root.  Everything the plan can check without reading file contents is checked
 here, before any call: exactly one output mode, two inputs writing one output,
 an output that is also an input, a path that does not exist.
+
+File names are bytes on POSIX and need not be UTF-8.  They are carried as
+Python carries them (``str`` with ``surrogateescape``, so the bytes come back
+exactly: :func:`split_paths`), and shown through :func:`display_name`, which
+any stream can print.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..errors import UsageError
+from ..names import display_name
 
 GLOB_CHARS = set("*?[")
 _BACKUP = re.compile(r"\.bak(\.\d+)?$")
@@ -30,7 +36,7 @@ MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd", ".mdx"}
 class Job:
     source: Path  # the input file
     target: Path  # where its rewrite goes (== source for --in-place)
-    shown: str  # the input as the user will recognise it in progress lines
+    shown: str  # the input as the user will recognise it in progress lines (display_name: printable)
 
     @property
     def is_markdown(self) -> bool:
@@ -103,7 +109,7 @@ def plan(
         if key in targets:
             raise UsageError(f"{targets[key]} and {file} would both be written to {target}")
         targets[key] = file
-        jobs.append(Job(file, target, str(file)))
+        jobs.append(Job(file, target, display_name(file)))
     sources = {j.source.resolve() for j in jobs}
     if mode.out_dir is not None or mode.suffix is not None:
         for job in jobs:
@@ -112,6 +118,23 @@ def plan(
     if not jobs:
         raise UsageError("no input files left after --include/--exclude")
     return jobs
+
+
+def split_paths(data: bytes) -> list[str]:
+    """The names in a ``--from`` list: one per line, split at ``\\n`` (and ``\\r\\n``) only.
+
+    Not ``str.splitlines``, which also splits at U+2028, U+0085, form feeds…
+    that a file name may hold.  Bytes that are not UTF-8 are kept
+    (``surrogateescape``: ``os.fsencode`` gives them back), as the file
+    system has them.  Empty lines are dropped.
+    """
+    names = []
+    for line in data.split(b"\n"):
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if line:
+            names.append(os.fsdecode(line))
+    return names
 
 
 def _expand(arg: str, include: Sequence[str], *, from_list: bool = False) -> list[tuple[Path, Path]]:

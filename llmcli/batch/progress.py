@@ -58,11 +58,10 @@ class Display:
             detail = f": {result.reason}"
         return f"[{self.finished_count}/{self.total}] {LABELS.get(result.status, result.status)} {where}{detail}"
 
-    def retry(self, job, err, wait: float, attempt: int) -> None:
+    def retry(self, job, line: str) -> None:
         if self.quiet:
             return
-        what = f"HTTP {err.status} " if getattr(err, "status", None) else ""
-        self.note(f"{job.shown}: {getattr(err, 'kind', 'error')} {what}— retry {attempt} in {wait:.1f} s")
+        self.note(f"{job.shown}: {line}")
 
     def note(self, text: str) -> None:
         status.note(text)
@@ -124,6 +123,7 @@ def summary(results: list[Result], total: int, seconds: float, *, quiet: bool, i
     counts = Counter(r.status for r in results)
     tokens_in = sum(r.tokens_in for r in results)
     tokens_out = sum(r.tokens_out for r in results)
+    tokens_reasoning = sum(r.tokens_reasoning for r in results)
     not_run = total - len(results)
     failed = [r for r in results if r.status == "failed"]
     if quiet:
@@ -138,7 +138,7 @@ def summary(results: list[Result], total: int, seconds: float, *, quiet: bool, i
     if counts["interrupted"] or not_run:
         rows.append(("not done (interrupted)", str(counts["interrupted"] + not_run)))
     rows += [
-        ("tokens in / out", f"{tokens_in} / {tokens_out}"),
+        ("tokens in / out", f"{tokens_in} / {tokens_out}" + (f" ({tokens_reasoning} reasoning)" if tokens_reasoning else "")),
         ("wall time", f"{seconds:.1f} s"),
     ]
     if stderr_is_terminal():

@@ -6,7 +6,7 @@ is waiting on the network, and a thread pool of ``-j`` workers is enough for
 hundreds of files (bench/batch.py, 1 s per request: 0.84x the ideal wall time at
 -j 32 over 400 files, 0.89x a bare thread pool of SDK calls measured in the same run).  asyncio would mean a second, async, implementation of nine backends.
 
-Ctrl-C (or SIGTERM): stop dispatching, let the files in flight finish (their
+Ctrl-C (or SIGTERM, which llmcli.signals turns into the same interrupt): stop dispatching, let the files in flight finish (their
 work is paid for and their writes are atomic), then summarise; a second Ctrl-C
 abandons them at once — still safe, since nothing is published before its
 rename.  Workers are daemon threads, so abandoning never hangs the exit.
@@ -15,7 +15,6 @@ rename.  Workers are daemon threads, so abandoning never hangs the exit.
 from __future__ import annotations
 
 import queue
-import signal
 import threading
 from typing import Callable
 
@@ -46,7 +45,6 @@ def run(jobs: list[Job], settings: Settings, workers: int, on_result: Callable[[
 
     threads = [threading.Thread(target=worker, name=f"llmcli-batch-{i}", daemon=True)
                for i in range(max(1, min(workers, len(jobs))))]
-    previous = _sigterm_as_interrupt()
     results: list[Result] = []
     interrupted = False
 
@@ -62,43 +60,18 @@ def run(jobs: list[Job], settings: Settings, workers: int, on_result: Callable[[
     def workers_idle() -> bool:
         return not any(t.is_alive() for t in threads)
 
+    for thread in threads:
+        thread.start()
     try:
-        for thread in threads:
-            thread.start()
+        collect(lambda: len(results) >= len(jobs) or workers_idle())
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (llmcli.signals turns it into one)
+        interrupted = True
+        stop.set()
+        busy = sum(t.is_alive() for t in threads)
+        if busy:
+            on_note(f"interrupted: finishing {busy} file(s) in flight (Ctrl-C again to abandon them)")
         try:
-            collect(lambda: len(results) >= len(jobs) or workers_idle())
+            collect(workers_idle)
         except KeyboardInterrupt:
-            interrupted = True
-            stop.set()
-            busy = sum(t.is_alive() for t in threads)
-            if busy:
-                on_note(f"interrupted: finishing {busy} file(s) in flight (Ctrl-C again to abandon them)")
-            try:
-                collect(workers_idle)
-            except KeyboardInterrupt:
-                on_note("abandoned the files in flight; none of them was written")
-    finally:
-        _restore_sigterm(previous)
+            on_note("abandoned the files in flight; none of them was written")
     return results, interrupted or stop.is_set()
-
-
-def _sigterm_as_interrupt():
-    """``kill PID`` stops a batch like Ctrl-C does (only the main thread can install handlers)."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except (ValueError, OSError):
-        return None
-
-
-def _restore_sigterm(previous) -> None:
-    if previous is not None:
-        try:
-            signal.signal(signal.SIGTERM, previous)
-        except (ValueError, OSError):
-            pass

@@ -1,10 +1,10 @@
 """One file of a batch, start to finish: read, skip or send, retry, fall back, write safely.
 
-Retries use tenacity rather than ``llmcli.retry``: in a batch nothing reaches
-the user before the whole file is done, so a failed call can simply be made
-again, and a library's exponential backoff with jitter and ``Retry-After``
-(capped by ``--max-wait``) is exactly the policy wanted.  Sleeps wait on the
-run's stop event, so Ctrl-C never waits out a backoff.
+Each unit of a file is one call through the same path as single mode: its request is
+resolved by the run's :class:`llmcli.call.Call`, sent by :func:`llmcli.session.complete`
+under the one retry policy (with ``replay``: nothing reaches the user before the file
+is whole, so an answer that broke off is asked for again), and judged by
+:func:`llmcli.session.check_answer` before anything is written.
 """
 
 from __future__ import annotations
@@ -13,17 +13,18 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .. import errors as E
-from ..atomic import atomic_write_bytes, keep_backup, remove_stale_temps
 from ..config import Profile
-from ..providers.base import Message, Request
+from ..inputs import Document
 from .manifest import Journal, sha256
 from .plan import Job
+from .publish import Publishing, SourceChanged, publish
 from .units import Layout, layout
 
-CUT_REASONS = ("length", "max_tokens", "MAX_TOKENS")
+if TYPE_CHECKING:
+    from ..call import Call
 
 
 @dataclass
@@ -38,13 +39,16 @@ class Result:
     chunks: int = 0
     profile: str = ""
     diff: str = ""
+    tokens_reasoning: int = 0  # of tokens_out
+    cached: bool = False  # every unit answered from the history (--cache): no request, no tokens
 
     def as_json(self) -> dict:
         return {
             "input": str(self.job.source), "output": str(self.job.target) if self.status == "done" else None,
             "status": self.status, "error": self.reason or None, "tokens_in": self.tokens_in,
-            "tokens_out": self.tokens_out, "seconds": round(self.seconds, 3), "attempts": self.attempts,
-            "chunks": self.chunks, "profile": self.profile or None,
+            "tokens_out": self.tokens_out, "tokens_reasoning": self.tokens_reasoning,
+            "seconds": round(self.seconds, 3), "attempts": self.attempts,
+            "chunks": self.chunks, "profile": self.profile or None, "cached": self.cached,
         }
 
 
@@ -52,32 +56,33 @@ class Result:
 class Settings:
     """Everything a worker needs besides the job; shared, read-only."""
 
-    compose: Callable[[str, str], tuple[str | None, str]]  # (label, text) -> (system, user)
-    profiles: list[Profile]  # the profile, then its fallbacks
-    model: str | None  # -m (for the first profile only)
-    temperature: float | None
-    max_tokens: int | None
-    retries: int
-    max_wait: float
+    call: "Call"  # what is sent, through which profiles, with which retry policy
+    instruction: str  # -i (with a style: added to its task)
     max_chars: int
     markdown_safe: bool | None  # None: on for Markdown files
     clean: bool
     job_id: str  # the journal fingerprint
     force: bool
     diff: bool
-    backup: bool
-    backup_dir: Path | None
+    publishing: Publishing
     journal: Journal | None
+    log: Any  # llmcli.history.Log, or None: nothing recorded, nothing cached
+    cache: bool  # --cache / the profile's cache
     stop: threading.Event
     connections: "Connections"
-    on_retry: Callable[[Job, E.ProviderError, float, int], None] | None = None
+    on_retry: Callable[[Job, str], None] | None = None  # (job, the retry's status line)
 
 
 class Connections:
-    """One endpoint, backend (and so SDK client and connection pool) and rate limiter per profile."""
+    """One backend (and so one SDK client and connection pool) and one rate limiter per profile.
 
-    def __init__(self, config_path: Path | None, timeout: float | None, rpm_override: float | None) -> None:
-        self.config_path, self.timeout, self.rpm_override = config_path, timeout, rpm_override
+    The client is made here, before the first request is dispatched: made lazily by the
+    first worker, it delayed that worker's request past the next ones' rate-limit slots,
+    and the first requests reached the server together.
+    """
+
+    def __init__(self, call: "Call", rpm_override: float | None) -> None:
+        self.call, self.rpm_override = call, rpm_override
         self._lock = threading.Lock()
         self._made: dict[str, tuple] = {}
 
@@ -85,12 +90,12 @@ class Connections:
         with self._lock:
             if profile.name not in self._made:
                 from ..providers import backend_for
-                from ..session import endpoint_for
                 from .ratelimit import RateLimiter
 
-                endpoint = endpoint_for(profile, timeout=self.timeout, config_path=self.config_path)
+                backend = backend_for(self.call.endpoint(profile))
+                backend.warm()
                 rpm = self.rpm_override or profile.rpm
-                self._made[profile.name] = (endpoint, backend_for(endpoint), RateLimiter(rpm) if rpm else None)
+                self._made[profile.name] = (backend, RateLimiter(rpm) if rpm else None)
             return self._made[profile.name]
 
 
@@ -98,7 +103,21 @@ class Connections:
 class _Usage:
     tokens_in: int = 0
     tokens_out: int = 0
+    tokens_reasoning: int = 0
     attempts: int = 0
+    cached: int = 0  # units answered from the history
+    all_cached: bool = False
+
+    def add(self, answer) -> None:
+        if answer.usage:
+            self.tokens_in += answer.usage.input_tokens or 0
+            self.tokens_out += answer.usage.output_tokens or 0
+            self.tokens_reasoning += answer.usage.reasoning_tokens or 0
+
+    def result(self, job: Job, status: str, reason: str, plan: Layout, profile: Profile) -> Result:
+        return Result(job, status, reason, self.tokens_in, self.tokens_out, attempts=self.attempts,
+                      chunks=len(plan.units), profile=profile.name, tokens_reasoning=self.tokens_reasoning,
+                      cached=self.all_cached)
 
 
 def process(job: Job, s: Settings) -> Result:
@@ -113,7 +132,7 @@ def _process(job: Job, s: Settings) -> Result:
         data = job.source.read_bytes()
     except OSError as exc:
         return Result(job, "failed", f"cannot read: {exc.strerror or exc}")
-    text, why = _decode(data)
+    text, why = text_of(job, data)
     if text is None:
         return Result(job, "skipped", why)
     if not text.strip():
@@ -128,19 +147,17 @@ def _process(job: Job, s: Settings) -> Result:
 
     usage = _Usage()
     failures: list[str] = []
-    for index, profile in enumerate(s.profiles):
+    for index, profile in enumerate(s.call.profiles):
         if s.stop.is_set():
             return Result(job, "interrupted", "not started: interrupted", attempts=usage.attempts)
         try:
-            new_text = _rewrite(job, plan, profile, s, usage, model=s.model if index == 0 else None)
+            new_text = _rewrite(job, plan, profile, s, usage)
         except E.Interrupted:
-            return Result(job, "interrupted", "interrupted", usage.tokens_in, usage.tokens_out,
-                          attempts=usage.attempts, chunks=len(plan.units), profile=profile.name)
+            return usage.result(job, "interrupted", "interrupted", plan, profile)
         except (E.LlmcliError, ValueError) as err:
             failures.append(_reason(err, profile))
             continue
-        result = Result(job, "done", "", usage.tokens_in, usage.tokens_out, attempts=usage.attempts,
-                        chunks=len(plan.units), profile=profile.name)
+        result = usage.result(job, "done", "", plan, profile)
         if index:
             result.reason = "via fallback after: " + "; ".join(failures)
         if s.diff:
@@ -149,22 +166,25 @@ def _process(job: Job, s: Settings) -> Result:
             result.status, result.diff = "diff", unified(text, new_text, str(job.source), str(job.target))
             return result
         try:
-            _write(job, data, new_text, input_sha, s)
+            publish(job, data, new_text, s.publishing)
+        except SourceChanged as exc:
+            result.status, result.reason = "failed", str(exc)
         except OSError as exc:
-            result.status, result.reason = "failed", f"cannot write {job.target}: {exc.strerror or exc}"
+            where = exc.filename or job.target
+            result.status, result.reason = "failed", f"cannot write {where}: {exc.strerror or exc}"
         return result
-    return Result(job, "failed", " ; then ".join(failures), usage.tokens_in, usage.tokens_out,
-                  attempts=usage.attempts, chunks=len(plan.units), profile=s.profiles[-1].name)
+    return usage.result(job, "failed", " ; then ".join(failures), plan, s.call.profiles[-1])
 
 
-def _decode(data: bytes) -> tuple[str | None, str]:
-    if b"\0" in data[:8192]:
-        return None, "binary file"
+def text_of(job: Job, data: bytes) -> tuple[str | None, str]:
+    """The file as text, or None and why not (single mode's decoder: one rule for binary and UTF-8)."""
+    from ..inputs import decode
+
+    label = str(job.source)
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return None, f"not UTF-8 text (byte {exc.start})"
-    return text, ""
+        return decode(data, label), ""
+    except E.InputError as err:
+        return None, str(err).removeprefix(f"{label}: ")
 
 
 def _reason(err: BaseException, profile: Profile) -> str:
@@ -174,100 +194,54 @@ def _reason(err: BaseException, profile: Profile) -> str:
     return " ".join(text.split())
 
 
-def _rewrite(job: Job, plan: Layout, profile: Profile, s: Settings, usage: _Usage, *, model: str | None) -> str:
-    from ..clean import clean_answer
+def _rewrite(job: Job, plan: Layout, profile: Profile, s: Settings, usage: _Usage) -> str:
+    """Each unit through ``profile``; the file's new text, or an error (nothing is written then)."""
+    from ..history import new_id, request_key
+    from ..session import cached_answer, check_answer, complete
 
-    endpoint, backend, limiter = s.connections.get(profile)
-    answers = []
-    for unit in plan.units:
-        system, user = s.compose(str(job.source), unit.core)
-        request = Request(
-            messages=(Message("user", user),),
-            model=model or profile.model,
-            system=system if system is not None else profile.system,
-            temperature=s.temperature if s.temperature is not None else profile.temperature,
-            max_tokens=s.max_tokens if s.max_tokens is not None else profile.max_tokens,
-        )
-        answer = _call(job, endpoint, backend, limiter, request, s, usage)
-        text = clean_answer(answer, unit.core) if s.clean else answer
-        if not text.strip():
-            raise E.StreamError("the model returned no text", profile=profile.name)
-        answers.append(text)
-    return plan.assemble(answers)
+    backend, limiter = s.connections.get(profile)
+    policy = s.call.policy(profile)
 
+    def on_retry(err: E.ProviderError, wait: float, attempt: int) -> None:
+        if s.on_retry is not None:
+            s.on_retry(job, policy.describe(err, wait, attempt))
 
-def _call(job, endpoint, backend, limiter, request, s: Settings, usage: _Usage) -> str:
-    from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
-
-    from ..session import complete
-
-    backoff = wait_exponential_jitter(initial=1, max=30, jitter=1)
-
-    def wait(state: RetryCallState) -> float:
-        err = state.outcome.exception() if state.outcome else None
-        after = getattr(err, "retry_after", None)
-        return min(after, s.max_wait) if after is not None else min(backoff(state), s.max_wait)
-
-    def sleep(seconds: float) -> None:
-        if s.stop.wait(seconds):
-            raise E.Interrupted("interrupted")
-
-    def before_sleep(state: RetryCallState) -> None:
-        if s.on_retry is not None and state.outcome is not None and state.next_action is not None:
-            s.on_retry(job, state.outcome.exception(), state.next_action.sleep, state.attempt_number)
-
-    def attempt() -> str:
-        if s.stop.is_set():
-            raise E.Interrupted("interrupted")
+    def before_attempt() -> None:
+        usage.attempts += 1
         if limiter is not None:
             limiter.acquire(s.stop)
-        usage.attempts += 1
-        answer = complete(endpoint, request, retries=0, backend=backend)
-        if answer.usage:
-            usage.tokens_in += answer.usage.input_tokens or 0
-            usage.tokens_out += answer.usage.output_tokens or 0
-        if answer.finish_reason in CUT_REASONS:
-            raise E.StreamError(
-                "the answer was cut at the token limit (raise --max-tokens, or lower --max-input-chars)",
-                profile=endpoint.profile,
-            )
-        return answer.text
 
-    retrying = Retrying(
-        stop=stop_after_attempt(s.retries + 1),
-        wait=wait,
-        retry=retry_if_exception(lambda e: isinstance(e, E.ProviderError) and e.retryable),
-        sleep=sleep,
-        before_sleep=before_sleep,
-        reraise=True,
-    )
-    return retrying(attempt)
-
-
-def _write(job: Job, original: bytes, new_text: str, input_sha: str, s: Settings) -> None:
-    data = new_text.encode("utf-8")
-    target = job.target
-    in_place = target.resolve() == job.source.resolve()
-    if in_place:
-        target = job.source.resolve()  # through a symlink: rewrite the file, keep the link
-    if in_place and s.backup:
-        _backup(job, original, s.backup_dir)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(target)
-    output_sha = sha256(data)
-
-    def journal() -> None:
-        if s.journal is not None:
-            s.journal.record(job.source, target, s.job_id, input_sha, output_sha)
-
-    mode = job.source.stat().st_mode & 0o7777 if not target.exists() else None
-    atomic_write_bytes(target, data, mode=mode, before_replace=journal)
-
-
-def _backup(job: Job, original: bytes, backup_dir: Path | None) -> Path:
-    """FILE.bak (or under --backup-dir, mirroring the path below the current directory)."""
-    if backup_dir is None:
-        return keep_backup(job.source, original)
-    source, cwd = job.source.resolve(), Path.cwd().resolve()
-    relative = source.relative_to(cwd) if source.is_relative_to(cwd) else Path(job.source.name)
-    return keep_backup(job.source, original, backup_dir / relative)
+    answers = []
+    chunked = len(plan.units) > 1
+    conversation = new_id() if chunked else None  # a file's chunks are one conversation
+    for number, unit in enumerate(plan.units, 1):
+        composed = s.call.compose([Document(str(job.source), unit.core)], s.instruction)
+        request = s.call.request(composed, profile)
+        fields = {
+            "endpoint": backend.endpoint, "request": request, "mode": "batch",
+            "source": f"{job.source}#chunk {number}" if chunked else str(job.source),
+            "style": s.call.style.name if s.call.style else None, "variables": dict(s.call.values) or None,
+            "instruction": s.instruction or None, "input_text": unit.core, "conversation_id": conversation,
+        }
+        hit = s.log.lookup(request_key(backend.endpoint.kind, backend.endpoint.base_url, request)) \
+            if s.cache and s.log is not None else None
+        if hit is not None:
+            answer = cached_answer(hit, backend.endpoint)
+            usage.cached += 1
+        else:
+            try:
+                answer = complete(backend, request, policy=policy, clean_source=unit.core if s.clean else None,
+                                  think_open=s.call.think_tags_open(profile), replay=True, on_retry=on_retry,
+                                  stop=s.stop, before_attempt=before_attempt)
+            except (E.ProviderError, E.Interrupted) as err:
+                if s.log is not None:
+                    how = "interrupted" if isinstance(err, E.Interrupted) else "error"
+                    s.log.record(status=how, error=err, **fields)
+                raise
+            usage.add(answer)
+        if s.log is not None:
+            s.log.record(result=answer, cached=answer.cached, **fields)  # before the check: a paid answer is kept
+        check_answer(answer, replaces_text=True, chunked=chunked)
+        answers.append(answer.text)
+    usage.all_cached = usage.cached == len(plan.units)
+    return plan.assemble(answers)

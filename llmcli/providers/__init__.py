@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .base import Backend, Endpoint
+    from .base import Backend, Endpoint, Request
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,9 @@ class Kind:
     model: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     needs_key: bool = True
+    # The built-in profile's reasoning level (the lowest layer of "flag > template > profile >
+    # built-in"); None: send nothing, the model's own default.
+    reasoning: str | None = None
 
 
 KINDS: dict[str, Kind] = {
@@ -36,21 +39,25 @@ KINDS: dict[str, Kind] = {
              ("OPENAI_API_KEY",), "gpt-4.1-mini"),
         Kind("lmstudio", "openai_compat", "LM Studio", "http://localhost:1234/v1",
              (), None, needs_key=False),
+        # llama-3.3-70b-versatile was decommissioned on 2026-08-16; Groq names gpt-oss-120b its replacement.
         Kind("groq", "openai_compat", "Groq", "https://api.groq.com/openai/v1",
-             ("GROQ_API_KEY",), "llama-3.3-70b-versatile"),
+             ("GROQ_API_KEY",), "openai/gpt-oss-120b"),
         Kind("openrouter", "openai_compat", "OpenRouter", "https://openrouter.ai/api/v1",
              ("OPENROUTER_API_KEY",), "openai/gpt-4.1-mini",
              headers={"HTTP-Referer": "https://github.com/llmcli/llmcli", "X-Title": "llmcli"}),
+        # deepseek-chat was retired on 2026-07-24: it was deepseek-v4-flash with thinking off,
+        # which reasoning "off" keeps (--reasoning high turns thinking on).
         Kind("deepseek", "openai_compat", "DeepSeek", "https://api.deepseek.com/v1",
-             ("DEEPSEEK_API_KEY",), "deepseek-chat"),
+             ("DEEPSEEK_API_KEY",), "deepseek-v4-flash", reasoning="off"),
         # Any other server speaking the OpenAI chat API (vLLM, llama.cpp, Ollama...):
         # base_url is required, a key optional.
         Kind("openai-compatible", "openai_compat", "OpenAI-compatible", None,
              (), None, needs_key=False),
         Kind("anthropic", "anthropic", "Anthropic", "https://api.anthropic.com",
              ("ANTHROPIC_API_KEY",), "claude-haiku-4-5"),
+        # gemini-2.5-flash was shut down in late 2026; 3.8 Flash is the current Flash model.
         Kind("gemini", "gemini", "Google Gemini", "https://generativelanguage.googleapis.com",
-             ("GEMINI_API_KEY", "GOOGLE_API_KEY"), "gemini-2.5-flash"),
+             ("GEMINI_API_KEY", "GOOGLE_API_KEY"), "gemini-3.8-flash"),
         Kind("mistral", "mistral", "Mistral", "https://api.mistral.ai",
              ("MISTRAL_API_KEY",), "mistral-small-latest"),
         Kind("dashscope", "dashscope", "Qwen / DashScope", "https://dashscope-intl.aliyuncs.com/api/v1",
@@ -87,3 +94,24 @@ def backend_for(endpoint: "Endpoint") -> "Backend":
     """Import the backend module of the endpoint's kind (and so its SDK) and build it."""
     module = importlib.import_module(f"{__name__}.{KINDS[endpoint.kind].module}")
     return module.Backend(endpoint)
+
+
+def check_reasoning(kind: str, model: str | None, level: str | None) -> None:
+    """Raise UsageError (one line naming the accepted levels) unless ``kind``/``model`` take ``level``.
+
+    For the call layer, before any request; cheap (no SDK): see providers/reasoning.py.
+    """
+    from .reasoning import check_reasoning as check
+
+    check(kind, model, level)
+
+
+def prepare(kind: str, request: "Request") -> "tuple[Request, list[str]]":
+    """``request`` as it should be sent to ``kind``, and the warning lines about what was dropped.
+
+    Validates the reasoning level (UsageError) and drops a temperature the model
+    or its thinking mode rejects; the caller prints the warnings on stderr.
+    """
+    from .reasoning import prepare as prepare_request
+
+    return prepare_request(kind, request)

@@ -4,12 +4,23 @@ The SDK is imported only inside methods: ``import anthropic`` costs over a
 second (it loads every ``types`` module eagerly), so it must never be paid by
 a command that does not call Anthropic.
 
-Facts about anthropic 2.14.0 this relies on (see the project's providers notes):
+Facts about anthropic 2.15.0 this relies on (see the project's providers notes):
 ``temperature`` is no longer a keyword of ``messages.create`` (it goes in
 ``extra_body``); ``max_tokens`` is required; an ``event: error`` inside a
 stream raises a generic ``APIStatusError`` with ``status_code == 200``; a
 stall mid-stream raises a raw ``httpx2.ReadTimeout`` (covered by
 ``transport_mapping``).
+
+Thinking (2.15.0's types): ``thinking`` is ``{"type": "enabled", "budget_tokens": N}``
+(Claude 4.5 and older; N < max_tokens), ``{"type": "adaptive"}`` with
+``output_config={"effort": ...}`` (4.6 and later) or ``{"type": "disabled"}``;
+providers/reasoning.py picks one per model.  Thinking tokens count toward
+``max_tokens``, so the thinking room is added to the answer's.  A stream
+carries ``thinking`` blocks (``thinking_delta`` text, then a
+``signature_delta``) and ``redacted_thinking`` blocks (opaque ``data``): the
+text becomes ReasoningDelta, a redacted block an empty one (the data is
+never passed on).  ``message_delta.usage.output_tokens_details.thinking_tokens``
+counts them, inside ``output_tokens``.
 """
 
 from __future__ import annotations
@@ -19,8 +30,10 @@ import warnings
 from typing import Any, Iterator
 
 from .. import errors as E
-from .base import Done, Event, Request, TextDelta, Usage, ending_of
+from . import KINDS
+from .base import Done, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend
+from .reasoning import BUDGETS, explain, prepare, setting
 
 # The Messages API refuses a request without max_tokens.  When neither the
 # profile nor the command line sets one we send this: large enough for a
@@ -62,6 +75,8 @@ class Backend(SDKBackend):
             max_retries=0,  # retries are ours (llmcli.retry); the SDK would honour any Retry-After
             timeout=anthropic.Timeout(e.timeout, connect=min(10.0, e.timeout)),
             default_headers=e.headers or None,
+            # The SDK's own client defaults, plus the hook that refuses an HTML page or an empty body.
+            http_client=anthropic.DefaultHttpxClient(event_hooks=self.errors.http_hooks()),
             **options,
         )
 
@@ -88,8 +103,15 @@ class Backend(SDKBackend):
     # -- the protocol -------------------------------------------------------
 
     def stream(self, request: Request) -> Iterator[Event]:
+        try:
+            yield from self._events(request)
+        except E.BadRequestError as err:
+            explain(err, request)  # a hint naming the parameter this model rejects
+            raise
+
+    def _events(self, request: Request) -> Iterator[Event]:
         params = self._params(request)
-        input_tokens = output_tokens = None
+        input_tokens = output_tokens = thinking_tokens = None
         finish = None
         model = request.model
         with E.map_exceptions(self.mapping()):
@@ -102,6 +124,15 @@ class Backend(SDKBackend):
                         delta = event.delta
                         if delta.type == "text_delta" and delta.text:
                             yield TextDelta(delta.text)
+                        elif delta.type == "thinking_delta" and delta.thinking:
+                            yield ReasoningDelta(delta.thinking)
+                    elif kind == "content_block_start":
+                        block = event.content_block
+                        if block.type == "thinking":
+                            # Said at once, even empty: with display "omitted" no text follows.
+                            yield ReasoningDelta(getattr(block, "thinking", "") or "")
+                        elif block.type == "redacted_thinking":
+                            yield ReasoningDelta("")  # encrypted: the model thinks, nothing to show
                     elif kind == "message_start":
                         message = event.message
                         model = getattr(message, "model", None) or model
@@ -117,25 +148,44 @@ class Backend(SDKBackend):
                             late_input = getattr(usage, "input_tokens", None)
                             if late_input is not None:
                                 input_tokens = late_input
+                            details = getattr(usage, "output_tokens_details", None)
+                            if details is not None:
+                                thinking_tokens = getattr(details, "thinking_tokens", thinking_tokens)
                         reason = getattr(event.delta, "stop_reason", None)
                         if reason:
                             finish = reason
         if input_tokens is not None or output_tokens is not None:
             total = input_tokens + output_tokens if input_tokens is not None and output_tokens is not None else None
-            yield Usage(input_tokens, output_tokens, total)
+            yield Usage(input_tokens, output_tokens, total, thinking_tokens)
         yield Done(finish, model, ending_of(finish, truncated=_TRUNCATED, filtered=_FILTERED))
 
     def _params(self, request: Request) -> dict[str, Any]:
+        request, _ = prepare(self.endpoint.kind, request)  # as the call layer did (level checked, temperature)
+        max_tokens = request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS
         params: dict[str, Any] = {
-            "model": request.model or "",
-            "max_tokens": request.max_tokens if request.max_tokens is not None else DEFAULT_MAX_TOKENS,
+            "model": request.model or KINDS[self.endpoint.kind].model or "",  # the one the level was checked for
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
             "stream": True,
         }
+        chosen = setting(self.endpoint.kind, request.model, request.reasoning)
+        if chosen is not None:
+            # Shown only when asked: "summarized" text, else the model's default (omitted on newer models).
+            display = {"display": "summarized"} if request.want_reasoning else {}
+            if not chosen.thinks:
+                params["thinking"] = {"type": "disabled"}
+            elif chosen.adaptive:
+                params["thinking"] = {"type": "adaptive", **display}
+                params["output_config"] = {"effort": chosen.effort}
+                max_tokens += BUDGETS[request.reasoning or "high"]  # room to think, beside the answer's
+            else:
+                budget = chosen.budget or BUDGETS["medium"]
+                params["thinking"] = {"type": "enabled", "budget_tokens": budget, **display}
+                max_tokens += budget  # the budget must be below max_tokens: the answer keeps its room
+        params["max_tokens"] = max_tokens
         if request.system:
             params["system"] = request.system
         if request.temperature is not None:
-            # 2.14.0 dropped the typed keyword; the API still takes the field.
+            # 2.14.0 dropped the typed keyword (still absent in 2.15.0); the API still takes the field.
             params["extra_body"] = {"temperature": request.temperature}
         return params
 

@@ -35,6 +35,10 @@ class Request:
     temperature: float | None = None
     max_tokens: int | None = None
     reasoning: str | None = None  # off | low | medium | high | max; None: the model's default
+    # The user asked to see the thinking (--show-reasoning, --json's reasoning): backends whose
+    # provider sends thinking text only on request ask for it (Gemini include_thoughts, Anthropic
+    # display "summarized").  Never changes the answer; providers.reasoning says per provider.
+    want_reasoning: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,12 @@ class TextDelta:
 
 @dataclass(frozen=True)
 class ReasoningDelta:
-    """A piece of the model's thinking, never part of the answer (shown only on request, on stderr)."""
+    """A piece of the model's thinking, never part of the answer (shown only on request, on stderr).
+
+    ``text`` may be empty: the model is thinking but sends nothing readable (an
+    Anthropic redacted or omitted thinking block, an encrypted reasoning detail).
+    It still tells a spinner that thinking has begun; the opaque data is never passed on.
+    """
 
     text: str
 
@@ -130,6 +139,8 @@ Event = Union[TextDelta, ReasoningDelta, Usage, Done]
 
 class Backend(Protocol):
     """What the registry returns: built once per call from an Endpoint."""
+
+    endpoint: Endpoint
 
     def __init__(self, endpoint: Endpoint) -> None: ...
 

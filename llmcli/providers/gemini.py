@@ -15,7 +15,14 @@ Facts about google-genai 3.6.1 this relies on (see the project's providers notes
 - an ``{"error": ...}`` object inside a stream raises ``ClientError`` /
   ``ServerError`` whose ``response`` is the SDK's own wrapper (status 200);
 - the SDK logs through ``logging`` loggers named ``google_genai.*`` (e.g.
-  "Both GOOGLE_API_KEY and GEMINI_API_KEY are set", on every Client built).
+  "Both GOOGLE_API_KEY and GEMINI_API_KEY are set", on every Client built);
+- thinking: ``ThinkingConfig(thinking_budget=N)`` (Gemini 2.5) or
+  ``thinking_level=...`` (Gemini 3), never both (a 400); thought summaries come
+  back as parts with ``thought=True`` only when ``include_thoughts=True``, so
+  that is asked only when the user wants to see them (``Request.want_reasoning``),
+  and no thinking config at all is sent when nothing was asked;
+  ``usage_metadata.thoughts_token_count`` is *not* inside
+  ``candidates_token_count``: it is added to the output here.
 """
 
 from __future__ import annotations
@@ -25,8 +32,10 @@ import re
 from typing import Any, Iterator
 
 from .. import errors as E
-from .base import Done, Event, Request, TextDelta, Usage, ending_of
+from . import KINDS, bodies
+from .base import Done, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend, header_retry_after, provider_message, quiet_logger
+from .reasoning import explain, prepare, setting
 
 # Pinned rather than left to the SDK, which lets GOOGLE_GENAI_API_VERSION change it.
 API_VERSION = "v1"
@@ -64,6 +73,8 @@ class Backend(SDKBackend):
                 timeout=max(1, int(e.timeout * 1000)),  # milliseconds
                 headers=e.headers or None,
                 # retry_options stays None: the SDK then makes exactly one attempt.
+                # The hook refuses an HTML page or an empty body before the SDK parses it.
+                client_args={"event_hooks": self.errors.http_hooks()},
             ),
         )
 
@@ -83,7 +94,8 @@ class Backend(SDKBackend):
 
     def _api_error(self, exc: Any) -> E.ProviderError:
         details = getattr(exc, "details", None)
-        message = getattr(exc, "message", None) or provider_message(details) or ""
+        # (A body that is not JSON is kept as {"message": its text}: an HTML page is summarised.)
+        message = provider_message(details, fallback=getattr(exc, "message", None) or "")
         if not message and getattr(exc, "status", None):
             message = str(exc.status)
         response = getattr(exc, "response", None)
@@ -98,12 +110,34 @@ class Backend(SDKBackend):
         return self.errors.status(status, message, retry_after)
 
     def _unparseable(self, exc: Any) -> E.ProviderError:
-        text = " ".join(str(exc).split())
-        return self.errors.make(E.StreamError, text[:200] or "the server sent an answer that is not JSON")
+        # "Failed to parse response as JSON. Raw response: <the line>": the server's fault, said in one line.
+        raw = str(exc).partition("Raw response:")[2].strip()
+        return self.errors.bad_response(f"data that is not JSON: {bodies.describe(raw)}" if raw else
+                                        "an answer that is not JSON")
 
     # -- the protocol -------------------------------------------------------
 
     def stream(self, request: Request) -> Iterator[Event]:
+        try:
+            yield from self._events(request)
+        except E.BadRequestError as err:
+            explain(err, request)  # a hint naming the parameter this model rejects
+            raise
+
+    def _thinking_config(self, request: Request, types: Any) -> Any:
+        """The ThinkingConfig for this request, or None when nothing about thinking was asked."""
+        chosen = setting(self.endpoint.kind, request.model, request.reasoning)
+        fields: dict[str, Any] = {}
+        if chosen is not None and chosen.budget is not None:
+            fields["thinking_budget"] = chosen.budget
+        elif chosen is not None and chosen.effort is not None:
+            fields["thinking_level"] = chosen.effort
+        if request.want_reasoning:
+            fields["include_thoughts"] = True
+        return types.ThinkingConfig(**fields) if fields else None
+
+    def _events(self, request: Request) -> Iterator[Event]:
+        request, _ = prepare(self.endpoint.kind, request)  # as the call layer did: the level checked
         usage = None
         finish = None
         blocked = None
@@ -117,6 +151,7 @@ class Backend(SDKBackend):
                 system_instruction=request.system or None,
                 temperature=request.temperature,
                 max_output_tokens=request.max_tokens,
+                thinking_config=self._thinking_config(request, types),
                 # No tools are ever sent; skip the SDK's function-calling loop.
                 automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
             )
@@ -124,7 +159,8 @@ class Backend(SDKBackend):
                 {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
                 for m in request.messages
             ]
-            chunks = client.models.generate_content_stream(model=request.model or "", contents=contents, config=config)
+            name = request.model or KINDS[self.endpoint.kind].model or ""  # the one the level was checked for
+            chunks = client.models.generate_content_stream(model=name, contents=contents, config=config)
             try:
                 for chunk in chunks:
                     model = getattr(chunk, "model_version", None) or model
@@ -137,6 +173,9 @@ class Backend(SDKBackend):
                     if not candidates:
                         continue
                     candidate = candidates[0]
+                    thought = _thought_of(candidate)
+                    if thought:
+                        yield ReasoningDelta(thought)
                     text = _text_of(candidate)
                     if text:
                         wrote = True
@@ -157,7 +196,7 @@ class Backend(SDKBackend):
             if thoughts:
                 # Thinking tokens are billed as output and counted in the total.
                 output = (output or 0) + thoughts
-            yield Usage(usage.prompt_token_count, output, usage.total_token_count)
+            yield Usage(usage.prompt_token_count, output, usage.total_token_count, thoughts)
         yield Done(finish, model, ending_of(finish, truncated=_TRUNCATED, filtered=_FILTERED))
 
     def list_models(self) -> list[str]:
@@ -170,8 +209,9 @@ class Backend(SDKBackend):
     def batch_body(self, request: Request) -> dict[str, Any]:
         """The REST body (``contents``, ``systemInstruction``, ``generationConfig``) the real-time call sends.
 
-        The config is the one ``stream`` builds, turned into JSON by the SDK's own
-        request converter (the code ``generate_content_stream`` runs), so a batch
+        The config is the one ``_events`` builds (when that changes, this must: one
+        ``_config(request)`` for both is the lead's refactor), turned into JSON by the
+        SDK's own request converter (the code ``generate_content_stream`` runs), so a batch
         file line is exactly a real-time request; only the model, which a batch job
         names once, is left out.
         """
@@ -179,10 +219,12 @@ class Backend(SDKBackend):
 
         from google.genai import _common, models, types
 
+        request, _ = prepare(self.endpoint.kind, request)  # as _events: the level checked
         config = types.GenerateContentConfig(
             system_instruction=request.system or None,
             temperature=request.temperature,
             max_output_tokens=request.max_tokens,
+            thinking_config=self._thinking_config(request, types),
         )
         contents = [
             {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
@@ -203,6 +245,13 @@ def _text_of(candidate: Any) -> str:
     content = getattr(candidate, "content", None)
     parts = getattr(content, "parts", None) or ()
     return "".join(p.text for p in parts if isinstance(p.text, str) and not p.thought)
+
+
+def _thought_of(candidate: Any) -> str:
+    """The thought summary text of one chunk's candidate (parts marked ``thought``)."""
+    content = getattr(candidate, "content", None)
+    parts = getattr(content, "parts", None) or ()
+    return "".join(p.text for p in parts if isinstance(p.text, str) and p.thought)
 
 
 def _headers(response: Any) -> Any:

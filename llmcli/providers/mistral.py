@@ -13,7 +13,14 @@ a loopback fake, see tests/providers/test_mistral.py):
 * HTTP errors are one generic ``SDKError`` (``status_code``, ``body`` text,
   ``headers``); 422 is ``HTTPValidationError``; a chunk that fails its schema
   (an error object sent inside the stream) is ``ResponseValidationError``;
-  transport failures escape as raw ``httpx2`` exceptions.
+  transport failures escape as raw ``httpx2`` exceptions;
+* thinking comes as a ``ThinkChunk`` (``type: "thinking"``, its text in
+  ``thinking: [TextChunk...]``) in a delta whose ``content`` is a list of
+  chunks; the answer may follow as text chunks or as a plain string in the
+  same stream.  ``chat.stream`` types ``reasoning_effort`` (``none`` ... ``max``)
+  and ``prompt_mode`` (``"reasoning"``, Magistral's system prompt).
+  ``UsageInfo`` types no reasoning count; one the server adds lands in its
+  ``additional_properties`` (name unverified: both likely shapes are read).
 """
 
 from __future__ import annotations
@@ -24,9 +31,10 @@ import sys
 from typing import Any, Iterator
 
 from .. import errors as E
-from . import KINDS
-from .base import Done, Event, Request, TextDelta, Usage, ending_of
+from . import KINDS, bodies
+from .base import Done, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend, chat_messages, header_retry_after, provider_message, quiet_logger
+from .reasoning import explain, prepare, setting
 
 
 class Backend(SDKBackend):
@@ -35,11 +43,14 @@ class Backend(SDKBackend):
     # -- SDK plumbing -------------------------------------------------------
 
     def make_client(self) -> Any:
+        import httpx2
         from mistralai.client import Mistral
 
         e = self.endpoint
         client = Mistral(
             api_key=e.api_key,
+            # As the SDK would make it, plus the hook that refuses an HTML page or an empty body.
+            client=httpx2.Client(follow_redirects=True, event_hooks=self.errors.http_hooks()),
             server_url=_server_url(e.base_url or KINDS[e.kind].base_url),
             timeout_ms=int(e.timeout * 1000),
             # No retry_config: the SDK then makes exactly one attempt;
@@ -79,8 +90,10 @@ class Backend(SDKBackend):
         if not message:
             message = _short_body(exc.body)
         if status is not None and status < 400:
-            # A 2xx the SDK could not use (e.g. not text/event-stream).
-            return self.errors.make(E.ProviderError, f"unexpected response: {_one_line(str(exc))[:200]}")
+            # A 2xx the SDK could not use (e.g. JSON, not text/event-stream): say what came, briefly.
+            headers = getattr(exc, "headers", None) or {}
+            kind = headers.get("content-type") or "no Content-Type"
+            return self.errors.bad_response(f"{bodies.describe(exc.body)} ({kind}) where a stream was expected")
         return self.errors.status(status, message, header_retry_after(getattr(exc, "headers", None)))
 
     def _stream_error(self, exc: Any) -> E.ProviderError:
@@ -89,12 +102,22 @@ class Backend(SDKBackend):
         body = _decode(exc.body)
         if isinstance(body, dict) and isinstance(body.get("data"), (dict, str)):
             body = _decode(body["data"])
+        if isinstance(body, str):
+            # Not even JSON: the server's fault, not an error it reported.
+            return self.errors.bad_response(f"data that is not JSON: {bodies.describe(body)}")
         message = provider_message(body, fallback="") or "the server sent a chunk that is not a chat completion chunk"
         return self.errors.make(E.StreamError, message)
 
     # -- the protocol -------------------------------------------------------
 
     def stream(self, request: Request) -> Iterator[Event]:
+        try:
+            yield from self._events(request)
+        except E.BadRequestError as err:
+            explain(err, request)  # a hint naming the parameter this model rejects
+            raise
+
+    def _events(self, request: Request) -> Iterator[Event]:
         self.errors.require_key()  # the SDK would send no Authorization header at all
         params = self._params(request)
         usage = None
@@ -109,20 +132,30 @@ class Backend(SDKBackend):
                     if chunk.usage is not None:
                         usage = chunk.usage
                     for choice in chunk.choices or ():
-                        text = _text(choice.delta.content if choice.delta else None)
+                        content = choice.delta.content if choice.delta else None
+                        thought = _thinking(content)
+                        if thought is not None:
+                            yield ReasoningDelta(thought)
+                        text = _text(content)
                         if text:
                             yield TextDelta(text)
                         if choice.finish_reason:
                             finish = str(choice.finish_reason)
         if usage is not None:
-            yield Usage(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens)
+            yield Usage(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens, _reasoning_tokens(usage))
         yield Done(finish, model, ending_of(finish, truncated=("length", "model_length"), failed=("error",)))
 
     def _params(self, request: Request) -> dict[str, Any]:
+        request, _ = prepare(self.endpoint.kind, request)  # as the call layer did: the level checked
         params: dict[str, Any] = {
             "model": request.model or KINDS[self.endpoint.kind].model,
             "messages": chat_messages(request),
         }
+        chosen = setting(self.endpoint.kind, params["model"], request.reasoning)
+        if chosen is not None and chosen.effort is not None:
+            params["reasoning_effort"] = chosen.effort
+        if chosen is not None and chosen.mode is not None:
+            params["prompt_mode"] = chosen.mode
         if request.temperature is not None:
             params["temperature"] = request.temperature
         if request.max_tokens is not None:
@@ -179,6 +212,33 @@ def _text(content: Any) -> str:
         if getattr(piece, "type", None) == "text" and isinstance(getattr(piece, "text", None), str):
             parts.append(piece.text)
     return "".join(parts)
+
+
+def _thinking(content: Any) -> str | None:
+    """The thinking in a delta's chunk list (ThinkChunks), or None when it has none."""
+    if content is None or isinstance(content, str):
+        return None
+    found = False
+    parts = []
+    for piece in content:
+        if getattr(piece, "type", None) != "thinking":
+            continue
+        found = True
+        for inner in getattr(piece, "thinking", None) or ():
+            text = getattr(inner, "text", None)
+            if isinstance(text, str):
+                parts.append(text)
+    return "".join(parts) if found else None
+
+
+def _reasoning_tokens(usage: Any) -> int | None:
+    """A reasoning-token count the server added to usage, in either likely shape; None when absent."""
+    extra = getattr(usage, "additional_properties", None) or {}
+    value = extra.get("reasoning_tokens")
+    details = extra.get("completion_tokens_details")
+    if value is None and isinstance(details, dict):
+        value = details.get("reasoning_tokens")
+    return value if isinstance(value, int) else None
 
 
 def _decode(body: Any) -> Any:

@@ -3,6 +3,12 @@
 Serves ``POST /v1/messages`` (streamed when the body says ``"stream": true``)
 and ``GET /v1/models``.  The SDK drops any SSE event without an ``event:``
 line, so every event here has one; the stream ends at EOF (no ``[DONE]``).
+
+Thinking is streamed as the API does it (captured with anthropic 2.15.0,
+/work/shared/reasoning.md §6): a ``thinking`` block (``thinking_delta`` events,
+then one ``signature_delta``), optionally a ``redacted_thinking`` block whose
+``data`` is opaque, then the text block; ``message_delta.usage`` carries
+``output_tokens_details.thinking_tokens``.
 """
 
 from __future__ import annotations
@@ -33,6 +39,29 @@ def block_start(index: int = 0) -> str:
                  {"type": "content_block_start", "index": index, "content_block": {"type": "text", "text": ""}})
 
 
+def thinking_block_start(index: int = 0) -> str:
+    return event("content_block_start", {"type": "content_block_start", "index": index,
+                                          "content_block": {"type": "thinking", "thinking": "", "signature": ""}})
+
+
+def thinking_delta(text: str, index: int = 0) -> str:
+    return event("content_block_delta",
+                 {"type": "content_block_delta", "index": index, "delta": {"type": "thinking_delta", "thinking": text}})
+
+
+def signature_delta(signature: str = "sigABC", index: int = 0) -> str:
+    return event("content_block_delta", {"type": "content_block_delta", "index": index,
+                                          "delta": {"type": "signature_delta", "signature": signature}})
+
+
+REDACTED_DATA = "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP"
+
+
+def redacted_block_start(index: int, data: str = REDACTED_DATA) -> str:
+    return event("content_block_start", {"type": "content_block_start", "index": index,
+                                          "content_block": {"type": "redacted_thinking", "data": data}})
+
+
 def text_delta(text: str, index: int = 0) -> str:
     return event("content_block_delta",
                  {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}})
@@ -42,11 +71,15 @@ def block_stop(index: int = 0) -> str:
     return event("content_block_stop", {"type": "content_block_stop", "index": index})
 
 
-def message_delta(output_tokens: int, stop_reason: str | None = "end_turn") -> str:
+def message_delta(output_tokens: int, stop_reason: str | None = "end_turn",
+                  thinking_tokens: int | None = None) -> str:
+    usage: dict = {"output_tokens": output_tokens}
+    if thinking_tokens is not None:
+        usage["output_tokens_details"] = {"thinking_tokens": thinking_tokens}
     return event("message_delta", {
         "type": "message_delta",
         "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-        "usage": {"output_tokens": output_tokens},
+        "usage": usage,
     })
 
 
@@ -71,17 +104,33 @@ def stream_reply(
     model: str = "claude-fake",
     pause: float = 0.0,
     tail=(),
+    thinking=(),
+    redacted: bool = False,
+    thinking_tokens: int | None = None,
 ) -> Reply:
-    """A complete streamed answer; ``tail`` parts (Stall/Cut/extra events) replace the ending."""
-    parts: list = sse([message_start(model, input_tokens), ping(), block_start()])
+    """A complete streamed answer; ``tail`` parts (Stall/Cut/extra events) replace the ending.
+
+    ``thinking``: thinking deltas in a thinking block before the text; ``redacted``:
+    a redacted_thinking block after it.
+    """
+    parts: list = sse([message_start(model, input_tokens), ping()])
+    index = 0
+    if thinking:
+        parts += sse([thinking_block_start(index), *(thinking_delta(t, index) for t in thinking),
+                      signature_delta(index=index), block_stop(index)])
+        index += 1
+    if redacted:
+        parts += sse([redacted_block_start(index), block_stop(index)])
+        index += 1
+    parts += sse([block_start(index)])
     for text in deltas:
-        parts += sse([text_delta(text)])
+        parts += sse([text_delta(text, index)])
         if pause:
             parts.append(Pause(pause))
     if tail:
         parts += list(tail)
         return Reply(200, SSE_HEADERS, parts=parts)
-    parts += sse([block_stop(), message_delta(output_tokens, stop_reason), message_stop()])
+    parts += sse([block_stop(index), message_delta(output_tokens, stop_reason, thinking_tokens), message_stop()])
     return Reply(200, SSE_HEADERS, parts=parts)
 
 
@@ -128,6 +177,7 @@ def make_server() -> FakeServer:
 
 __all__ = [
     "Cut", "Pause", "Stall", "event", "message_start", "block_start", "text_delta", "block_stop",
+    "thinking_block_start", "thinking_delta", "signature_delta", "redacted_block_start", "REDACTED_DATA",
     "message_delta", "message_stop", "ping", "stream_error_event", "stream_reply", "message_reply",
     "error_reply", "models_reply", "make_server", "DEFAULT_DELTAS",
 ]

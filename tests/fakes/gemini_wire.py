@@ -4,6 +4,12 @@ Serves ``POST /v1/models/{model}:streamGenerateContent?alt=sse`` (and the
 non-streaming ``:generateContent``) and ``GET /v1/models``.  Events are
 ``data: {...}`` plus a blank line, with no ``event:`` line and no terminator:
 the stream ends at EOF.  The space after ``data:`` is required by the SDK.
+
+Thought summaries (sent only when the request asks ``include_thoughts``) are
+parts with ``"thought": true``; the answer's first part carries a
+``thoughtSignature``; ``usageMetadata.thoughtsTokenCount`` is counted apart
+from ``candidatesTokenCount`` (captured with google-genai 3.6.1,
+/work/shared/reasoning.md §7).
 """
 
 from __future__ import annotations
@@ -19,10 +25,15 @@ _ROUTE = re.compile(r"^/(v1|v1beta)/models/([^/:]+):(streamGenerateContent|gener
 
 
 def chunk(text: str | None = None, *, finish: str | None = None, usage: dict | None = None,
-          model: str = "gemini-fake-001") -> str:
+          model: str = "gemini-fake-001", thought: bool = False, signature: str | None = None) -> str:
     candidate: dict = {"index": 0}
     if text is not None:
-        candidate["content"] = {"parts": [{"text": text}], "role": "model"}
+        part: dict = {"text": text}
+        if thought:
+            part["thought"] = True
+        if signature:
+            part["thoughtSignature"] = signature
+        candidate["content"] = {"parts": [part], "role": "model"}
     if finish:
         candidate["finishReason"] = finish
     body: dict = {"candidates": [candidate], "modelVersion": model}
@@ -48,23 +59,30 @@ def stream_reply(
     model: str = "gemini-fake-001",
     pause: float = 0.0,
     tail=(),
+    thoughts=(),
+    thoughts_tokens: int | None = None,
 ) -> Reply:
     """A complete streamed answer, usage on every chunk as Gemini sends it (the last has the totals).
 
-    ``tail`` parts (Stall/Cut/extra events) replace the final chunk.
+    ``tail`` parts (Stall/Cut/extra events) replace the final chunk; ``thoughts``:
+    thought-summary chunks before the answer.
     """
     parts: list = []
+    for text in thoughts:
+        parts += sse([chunk(text, thought=True, usage=usage(prompt_tokens, 0, thoughts_tokens), model=model)])
     deltas = list(deltas)
     body = deltas if tail else deltas[:-1]
     for i, text in enumerate(body):
-        parts += sse([chunk(text, usage=usage(prompt_tokens, i + 1), model=model)])
+        parts += sse([chunk(text, usage=usage(prompt_tokens, i + 1, thoughts_tokens), model=model,
+                            signature="c2lnbmF0dXJl" if thoughts and i == 0 else None)])
         if pause:
             parts.append(Pause(pause))
     if tail:
         parts += list(tail)
     else:
         last = deltas[-1] if deltas else ""
-        parts += sse([chunk(last, finish=finish, usage=usage(prompt_tokens, output_tokens), model=model)])
+        parts += sse([chunk(last, finish=finish, usage=usage(prompt_tokens, output_tokens, thoughts_tokens),
+                            model=model)])
     return Reply(200, SSE_HEADERS, parts=parts)
 
 

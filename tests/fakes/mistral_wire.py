@@ -5,6 +5,11 @@ SDK is stricter than OpenAI's: every chunk needs ``id``, ``model`` and, per
 choice, ``index``, ``delta`` and ``finish_reason`` (null is fine); usage rides
 on the finish chunk; the reply must be ``Content-Type: text/event-stream``.
 Error bodies follow the real API: ``{"object":"error","message":...}``.
+
+Thinking (Magistral, Small 4 with ``reasoning_effort``) arrives as a content
+*list* holding a ThinkChunk, ``{"type":"thinking","thinking":[{"type":"text",..}]}``;
+the answer then comes as text chunks or plain strings (both in one stream,
+as captured with mistralai 3.7.0, /work/shared/reasoning.md §8).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ DEFAULT_DELTAS = ["Bonjour", " from", " fake", " Mistral!"]
 MODEL = "mistral-fake"
 
 
-def chunk(content: str | None = "", finish: str | None = None, *, model: str = MODEL,
+def chunk(content: str | list | None = "", finish: str | None = None, *, model: str = MODEL,
           usage: dict | None = None) -> str:
     delta: dict = {"content": content}
     body: dict = {
@@ -32,8 +37,21 @@ def chunk(content: str | None = "", finish: str | None = None, *, model: str = M
     return "data: " + json.dumps(body)
 
 
-def usage(prompt: int = 7, completion: int = 4) -> dict:
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+def think_content(text: str) -> list:
+    """A delta content list carrying one ThinkChunk."""
+    return [{"type": "thinking", "thinking": [{"type": "text", "text": text}]}]
+
+
+def text_content(text: str) -> list:
+    """A delta content list carrying one TextChunk."""
+    return [{"type": "text", "text": text}]
+
+
+def usage(prompt: int = 7, completion: int = 4, reasoning_tokens: int | None = None) -> dict:
+    body: dict = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    if reasoning_tokens is not None:
+        body["reasoning_tokens"] = reasoning_tokens  # the field name the real API uses is unverified
+    return body
 
 
 def stream_reply(
@@ -45,19 +63,29 @@ def stream_reply(
     pause: float = 0.0,
     tail=(),
     headers: dict[str, str] | None = None,
+    thinking=(),
+    chunked_text: bool = False,
+    reasoning_tokens: int | None = None,
 ) -> Reply:
-    """A complete streamed answer; ``tail`` parts (Stall/Cut/error events) replace the ending."""
+    """A complete streamed answer; ``tail`` parts (Stall/Cut/error events) replace the ending.
+
+    ``thinking``: ThinkChunk deltas before the answer; ``chunked_text``: the first
+    answer delta as a text-chunk list rather than a string.
+    """
     parts: list = []
     # The real API opens with a role-only chunk whose content is "".
     parts += sse([chunk("", model=model).replace('"content": ""', '"role": "assistant", "content": ""')])
-    for text in deltas:
-        parts += sse([chunk(text, model=model)])
+    for text in thinking:
+        parts += sse([chunk(think_content(text), model=model)])
+    for i, text in enumerate(deltas):
+        parts += sse([chunk(text_content(text) if chunked_text and i == 0 else text, model=model)])
         if pause:
             parts.append(Pause(pause))
     if tail:
         parts += list(tail)
     else:
-        parts += sse([chunk("", finish, model=model, usage=usage(prompt_tokens, len(deltas)))])
+        parts += sse([chunk("", finish, model=model,
+                            usage=usage(prompt_tokens, len(deltas) + len(thinking), reasoning_tokens))])
         parts += sse(["data: [DONE]"])
     return Reply(200, {"Content-Type": "text/event-stream", **(headers or {})}, parts=parts)
 
@@ -94,6 +122,6 @@ def make_server() -> FakeServer:
 
 
 __all__ = [
-    "Cut", "Pause", "Stall", "chunk", "usage", "stream_reply", "error_reply", "stream_error_event",
+    "Cut", "Pause", "Stall", "chunk", "think_content", "text_content", "usage", "stream_reply", "error_reply", "stream_error_event",
     "models_reply", "make_server", "DEFAULT_DELTAS", "MODEL",
 ]

@@ -2,6 +2,14 @@
 
 Serves ``POST …/chat/completions`` (streamed when the body says so) and
 ``GET …/models``.  Used for every OpenAI-compatible profile kind.
+
+Thinking comes in the shape each server really sends (/work/shared/reasoning.md §2-§5),
+chosen with ``thinking_field``: ``reasoning_content`` (DeepSeek, llama-server, LM Studio's
+option), ``reasoning`` (Ollama, Groq parsed, LM Studio gpt-oss), ``openrouter``
+(``reasoning`` and ``reasoning_details`` repeating it, in one delta) and ``details``
+(``reasoning_details`` alone, a ``reasoning.summary`` item).  Inline ``<think>`` is just
+text: pass it in ``deltas``.  Reasoning tokens ride in
+``usage.completion_tokens_details.reasoning_tokens``.
 """
 
 from __future__ import annotations
@@ -13,8 +21,22 @@ from .server import Cut, FakeServer, Pause, Recorded, Reply, Stall, json_reply, 
 DEFAULT_DELTAS = ["Hello", " from", " fake", " server!"]
 
 
-def chunk(content: str | None = None, finish: str | None = None, model: str = "fake-model") -> str:
+def reasoning_delta(text: str, field: str = "reasoning_content") -> dict:
+    """A delta carrying ``text`` as thinking, in one server's shape (see the module docstring)."""
+    if field == "openrouter":
+        return {"reasoning": text, "reasoning_details": [
+            {"type": "reasoning.text", "text": text, "format": "unknown", "index": 0}]}
+    if field == "details":
+        return {"reasoning_details": [{"type": "reasoning.summary", "summary": text, "index": 0}]}
+    if field == "encrypted":
+        return {"reasoning_details": [{"type": "reasoning.encrypted", "data": text, "index": 0}]}
+    return {field: text}
+
+
+def chunk(content: str | None = None, finish: str | None = None, model: str = "fake-model",
+          *, extra: dict | None = None) -> str:
     delta = {} if content is None else {"content": content}
+    delta.update(extra or {})
     body = {
         "id": "chatcmpl-1",
         "object": "chat.completion.chunk",
@@ -25,8 +47,9 @@ def chunk(content: str | None = None, finish: str | None = None, model: str = "f
     return "data: " + json.dumps(body)
 
 
-def usage_chunk(prompt: int = 5, completion: int = 4, model: str = "fake-model") -> str:
-    body = {
+def usage_chunk(prompt: int = 5, completion: int = 4, model: str = "fake-model",
+                reasoning_tokens: int | None = None) -> str:
+    body: dict = {
         "id": "chatcmpl-1",
         "object": "chat.completion.chunk",
         "created": 0,
@@ -34,6 +57,8 @@ def usage_chunk(prompt: int = 5, completion: int = 4, model: str = "fake-model")
         "choices": [],
         "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
     }
+    if reasoning_tokens is not None:
+        body["usage"]["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
     return "data: " + json.dumps(body)
 
 
@@ -46,9 +71,18 @@ def stream_reply(
     model: str = "fake-model",
     done: bool = True,
     tail=(),
+    thinking=(),
+    thinking_field: str = "reasoning_content",
+    completion_tokens: int = 4,
+    reasoning_tokens: int | None = None,
 ) -> Reply:
-    """A complete streamed answer; ``tail`` parts (Stall/Cut/extra events) replace the ending."""
+    """A complete streamed answer; ``tail`` parts (Stall/Cut/extra events) replace the ending.
+
+    ``thinking``: deltas of thinking sent before the answer, in ``thinking_field``'s shape.
+    """
     parts: list = []
+    for text in thinking:
+        parts += sse([chunk(None, model=model, extra=reasoning_delta(text, thinking_field))])
     for text in deltas:
         parts += sse([chunk(text, model=model)])
         if pause:
@@ -58,7 +92,7 @@ def stream_reply(
         return Reply(200, {"Content-Type": "text/event-stream"}, parts=parts)
     parts += sse([chunk(None, finish, model=model)])
     if usage:
-        parts += sse([usage_chunk(model=model)])
+        parts += sse([usage_chunk(completion=completion_tokens, model=model, reasoning_tokens=reasoning_tokens)])
     if done:
         parts += sse(["data: [DONE]"])
     return Reply(200, {"Content-Type": "text/event-stream"}, parts=parts)
@@ -90,6 +124,6 @@ def make_server() -> FakeServer:
 
 
 __all__ = [
-    "Cut", "Pause", "Stall", "chunk", "usage_chunk", "stream_reply", "error_reply",
+    "Cut", "Pause", "Stall", "chunk", "reasoning_delta", "usage_chunk", "stream_reply", "error_reply",
     "stream_error_event", "models_reply", "make_server", "DEFAULT_DELTAS",
 ]

@@ -28,27 +28,32 @@ class Rewriter:
     def __init__(self, *, latency: float = 0.0, fail_every: int = 0, fail_status: int = 429,
                  retry_after: str | None = "0", always_fail: str | None = None) -> None:
         self.latency = latency
-        self.fail_every = fail_every  # every Nth request fails (deterministic "20%" = 5)
+        # The first request for every Nth distinct text fails (its retry succeeds): "20%" = 5,
+        # whatever order concurrent workers' requests arrive in.
+        self.fail_every = fail_every
         self.fail_status = fail_status
         self.retry_after = retry_after
         self.always_fail = always_fail  # a text containing this always gets a 400
         self.count = 0
         self.failed = 0
         self.texts: list[str] = []
+        self._seen: set[str] = set()
         self._lock = threading.Lock()
 
     def __call__(self, request: Recorded) -> Reply:
         if request.method == "GET":
             return error_reply(404, "no models here")
+        text = sent_text(request)
         with self._lock:
             self.count += 1
-            n = self.count
-        text = sent_text(request)
+            first = text not in self._seen
+            self._seen.add(text)
+            n = len(self._seen)
         if self.latency:
             time.sleep(self.latency)
         if self.always_fail and self.always_fail in text:
             return error_reply(400, "this text is refused")
-        if self.fail_every and n % self.fail_every == 0:
+        if self.fail_every and first and n % self.fail_every == 0:
             with self._lock:
                 self.failed += 1
             headers = {"Retry-After": self.retry_after} if self.retry_after is not None else {}

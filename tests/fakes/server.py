@@ -3,14 +3,16 @@
 Each provider's fake (``tests/fakes/<wire>.py``) builds :class:`Reply` values
 in that provider's wire format; this module only knows HTTP.  Streaming
 replies are sent with chunked transfer encoding, one chunk per part, so a test
-can pause between parts (``Pause``), stall (``Stall``) or drop the connection
-before the terminating chunk (``Cut``) exactly as a real network would.
+can pause between parts (``Pause``), stall (``Stall``), drop the connection
+before the terminating chunk (``Cut``) or reset it (``Reset``) exactly as a
+real network would.  Misbehaving servers are built in ``misbehaving.py``.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -53,7 +55,12 @@ class Cut:
     """Close the socket abruptly: the chunked body never finishes."""
 
 
-Part = Union[bytes, str, Pause, Stall, Cut]
+@dataclass
+class Reset:
+    """Reset the connection (a TCP RST, not a close): what a crashed proxy or a dropped NAT entry does."""
+
+
+Part = Union[bytes, str, Pause, Stall, Cut, Reset]
 
 
 @dataclass
@@ -147,7 +154,9 @@ class FakeServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        # A backlog for batch tests at -j 32 (the default 5 resets connections under load).
+        _Server = type("_Server", (ThreadingHTTPServer,), {"request_queue_size": 128})
+        self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -196,6 +205,16 @@ class FakeServer:
                 if isinstance(part, Cut):
                     handler.wfile.flush()
                     handler.connection.shutdown(socket.SHUT_RDWR)
+                    handler.close_connection = True
+                    return
+                if isinstance(part, Reset):
+                    handler.wfile.flush()
+                    # Linger 0: closing the descriptor sends RST instead of FIN.  The handler's
+                    # files hold the socket open, so they are closed first.
+                    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    handler.wfile.close()
+                    handler.rfile.close()
+                    handler.connection.close()
                     handler.close_connection = True
                     return
                 data = part.encode() if isinstance(part, str) else part

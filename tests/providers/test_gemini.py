@@ -14,7 +14,7 @@ import logging
 import pytest
 
 from llmcli import errors as E
-from llmcli.providers.base import Done, Message, Request, TextDelta, Usage
+from llmcli.providers.base import Done, Message, ReasoningDelta, Request, TextDelta, Usage
 from tests.fakes import gemini_wire as G
 from tests.fakes.server import Cut, Reply, sse
 from tests.providers.helpers import GEMINI, closed_port_url, server_fixture
@@ -66,7 +66,7 @@ def test_assistant_turns_become_model_role_and_headers_are_sent(srv):
     assert srv.last.headers["x-goog-api-key"] == "k"
 
 
-def test_thoughts_are_left_out_of_the_text_but_counted_as_output(srv):
+def test_thoughts_are_left_out_of_the_text_but_counted_as_output_and_reasoning(srv):
     thought = json.dumps({"candidates": [{"content": {"role": "model", "parts": [
         {"text": "let me think", "thought": True}, {"text": "Answer"}]}}]})
     parts = sse(["data: " + thought,
@@ -74,7 +74,8 @@ def test_thoughts_are_left_out_of_the_text_but_counted_as_output(srv):
     srv.enqueue(Reply(200, G.SSE_HEADERS, parts=parts))
     events = list(P.backend(srv.url).stream(P.request))
     assert [e.text for e in events if isinstance(e, TextDelta)] == ["Answer", "!"]
-    assert Usage(5, 7, 12) in events
+    assert [e.text for e in events if isinstance(e, ReasoningDelta)] == ["let me think"]
+    assert Usage(5, 7, 12, reasoning_tokens=3) in events
     assert events[-1] == Done("max_tokens", "gemini-fake-001", "truncated")
 
 
@@ -177,11 +178,12 @@ def test_error_object_inside_the_stream(srv, code):
     assert seen == ["Hel"]
 
 
-def test_unparseable_event_is_a_stream_error(srv):
+def test_unparseable_event_is_a_bad_response(srv):
+    # The server's fault (not an error it reported): said in one line, never retried.
     srv.enqueue(Reply(200, G.SSE_HEADERS, parts=sse([G.chunk("Hel"), "data:{no space}"])))
     err, seen = P.failing(srv.url)
-    assert type(err) is E.StreamError
-    assert "profile 'p'" in str(err)
+    assert type(err) is E.BadResponse and not err.retryable
+    assert "profile 'p'" in str(err) and 'not JSON: "data:{no space}"' in str(err)
     assert seen == ["Hel"]
 
 

@@ -145,8 +145,9 @@ def test_429_retry_after_header(srv):
 def test_a_200_that_is_not_a_stream(srv):
     srv.enqueue(json_reply({"id": "x", "object": "chat.completion"}))
     err, _ = P.failing(srv.url)
-    assert type(err) is E.ProviderError
+    assert type(err) is E.BadResponse and not err.retryable
     assert "unexpected response" in str(err) and "profile 'p'" in str(err)
+    assert "(application/json) where a stream was expected" in str(err)
 
 
 def test_error_event_inside_the_stream(srv):

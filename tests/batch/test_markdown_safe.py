@@ -1,4 +1,4 @@
-"""markdown_safe: what of a Markdown file is prose, what stays byte for byte, and link masking."""
+"""batch.markdown_safe: what of a Markdown file is prose, what stays byte for byte, and link masking."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from urllib.parse import unquote
 import pytest
 from markdown_it import MarkdownIt
 
-from llmcli.markdown_safe import LinkTokenError, Segment, mask_links, split_lines, split_markdown, unmask_links
+from llmcli.batch.markdown_safe import LinkTokenError, Segment, mask_links, split_markdown, unmask_links
+from llmcli.markdown_parser import split_lines
 
 try:  # optional: a property test runs when hypothesis is installed
     from hypothesis import given, settings

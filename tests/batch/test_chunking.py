@@ -1,4 +1,4 @@
-"""chunking: whitespace split, chunking long texts without losing a character, token estimates."""
+"""batch.chunking: whitespace split, chunking long texts without losing a character, token estimates."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from llmcli.chunking import chunk_text, estimate_tokens, split_whitespace
+from llmcli.batch.chunking import chunk_text, estimate_tokens, split_whitespace
 
 try:  # optional: a property test runs when hypothesis is installed
     from hypothesis import given, settings
@@ -16,8 +16,8 @@ except ImportError:  # pragma: no cover - depends on the environment
     given = None
 
 
-def chunks(text: str, max_chars: int) -> list[str]:
-    result = chunk_text(text, max_chars)
+def chunks(text: str, max_chars: int, **options) -> list[str]:
+    result = chunk_text(text, max_chars, **options)
     assert "".join(result) == text
     assert all(result), "empty chunk"
     return result
@@ -167,6 +167,65 @@ def test_fence_like_line_in_indented_code_is_no_fence():
     assert all(len(p) <= 20 for p in pieces)  # nothing was made an oversized block
 
 
+# -- tables ------------------------------------------------------------------------------------------
+
+TABLE = "| name | value |\n|------|------:|\n| one  | 1 |\n| two  | 2 |\n| three | 3 |\n"
+
+
+def test_table_larger_than_max_is_one_chunk_of_its_own():
+    """A model shown half a table has lost its header: a table is never cut, like a fence."""
+    text = "Intro paragraph.\n\n" + TABLE + "\nOutro paragraph.\n"
+    for max_chars in range(1, len(text)):
+        pieces = chunks(text, max_chars)
+        start = text.index(TABLE)
+        for offset in boundaries(pieces):
+            assert not start < offset < start + len(TABLE) - 1, (max_chars, pieces)
+    assert TABLE in chunks(text, 20)
+
+
+def test_table_in_a_list_item_or_a_quote_is_not_cut():
+    for table in ("  | a | b |\n  |---|---|\n  | 1 | 2 |\n  | 3 | 4 |\n", "> | a | b |\n> |---|---|\n> | 1 | 2 |\n"):
+        text = ("- Item:\n\n" if table.startswith(" ") else "") + table + "\nAfter.\n"
+        assert table in chunks(text, 12), table
+
+
+def test_pipes_without_a_delimiter_row_are_prose():
+    text = "a | b | c\nd | e | f\ng | h | i\n"
+    assert all(len(p) <= 10 for p in chunks(text, 10))
+
+
+# -- unbreakable spans (Markdown-safe link tokens) ----------------------------------------------------
+
+TOKEN = re.compile(r"⟦L*\d+⟧")
+
+
+def test_hard_cut_never_splits_a_token_in_an_unbroken_run():
+    """CJK text or a long identifier has no space to cut at: the hard cut moves before the token."""
+    text = "漢字" * 20 + "⟦1⟧" + "字" * 7 + "⟦23⟧" + "x" * 30 + "⟦L456⟧漢"
+    spans = [m.span() for m in TOKEN.finditer(text)]
+    for max_chars in range(1, len(text) + 1):
+        pieces = chunks(text, max_chars, unbreakable=TOKEN)
+        for offset in boundaries(pieces):
+            assert not any(a < offset < b for a, b in spans), (max_chars, pieces)
+        for piece in pieces:  # only a token longer than max_chars makes a longer piece, ending with it
+            assert len(piece) <= max_chars or TOKEN.search(piece) and len(TOKEN.search(piece).group()) > max_chars
+    assert chunks(text, 42, unbreakable=TOKEN)[0] == "漢字" * 20  # cut moved back to the token's start
+
+
+def test_without_a_pattern_a_token_may_be_cut():
+    text = "字" * 10 + "⟦1⟧" + "字" * 10
+    assert any("⟦1⟧" not in p and "⟦" in p for p in chunks(text, 11))
+    assert any("⟦1⟧" in p for p in chunks(text, 11, unbreakable=TOKEN))
+
+
+def test_an_unbreakable_span_across_words_or_lines_is_kept_whole():
+    pattern = re.compile(r"<<.*?>>", re.DOTALL)
+    text = "one two <<three four\nfive six>> seven eight\n"
+    for max_chars in range(1, len(text)):
+        pieces = chunks(text, max_chars, unbreakable=pattern)
+        assert any("<<three four\nfive six>>" in p for p in pieces), (max_chars, pieces)
+
+
 # -- long paragraphs ---------------------------------------------------------------------------------
 
 
@@ -240,13 +299,20 @@ def test_max_chars_one_still_covers_everything():
 
 
 def make_text(rng: random.Random) -> tuple[str, list[tuple[int, int]]]:
-    """A random text and the (start, end) offsets of its fenced blocks."""
+    """A random text and the (start, end) offsets of its fenced blocks and tables (never cut)."""
     parts: list[str] = []
     fences: list[tuple[int, int]] = []
     newline = rng.choice(["\n", "\r\n"])
     for _ in range(rng.randint(1, 12)):
         kind = rng.random()
-        if kind < 0.2:
+        if kind < 0.08:
+            rows = [f"| {rng.choice(['a', 'word', '漢字'])} | {n} |" for n in range(rng.randint(1, 8))]
+            block = newline.join(["| name | n |", "|---|--:|", *rows]) + newline
+            parts.append(newline)  # a blank line before and after: nothing else joins the table
+            start = sum(map(len, parts))
+            fences.append((start, start + len(block)))
+            parts.append(block + newline)
+        elif kind < 0.2:
             marker = rng.choice(["```", "~~~", "````"])
             body = newline.join(rng.choice(["code()", "", "x = 1", "# c", "    indented"]) for _ in range(rng.randint(1, 6)))
             block = f"{marker}lang{newline}{body}{newline}{marker}{newline}"
@@ -274,27 +340,29 @@ def test_generated_texts(seed):
     for max_chars in (1, rng.randint(2, 30), rng.randint(30, 300), 10**6):
         pieces = chunks(text, max_chars)
         oversized = [p for p in pieces if len(p) > max_chars]
-        for piece in oversized:  # only whole fenced blocks may exceed the limit
+        for piece in oversized:  # only whole fenced blocks and tables may exceed the limit
             assert any(piece.rstrip("\r\n") == text[a:b].rstrip("\r\n") for a, b in fences), piece
         for offset in boundaries(pieces):
             for start, end in fences:
-                assert not start < offset < end - (2 if text[end - 2 : end] == "\r\n" else 1), "a fence was cut"
+                assert not start < offset < end - (2 if text[end - 2 : end] == "\r\n" else 1), "a fence or table was cut"
     assert chunks(text, 10**6) == ([text] if text else [])
 
 
-def test_generated_corpus_has_fences_and_long_words():
+def test_generated_corpus_has_fences_tables_and_long_words():
     texts = [make_text(random.Random(seed)) for seed in range(200)]
     assert sum(bool(f) for _, f in texts) > 100
+    assert sum("|--:|" in t for t, _ in texts) > 40
     assert sum(bool(re.search("z{60}", t)) for t, _ in texts) > 20
 
 
 if given is not None:
 
     @settings(max_examples=300, deadline=None, database=None)
-    @given(st.text(alphabet=st.sampled_from(list("ab .!?\n\r\t`~\u0301\u200d漢")), max_size=200), st.integers(1, 40))
+    @given(st.text(alphabet=st.sampled_from(list("ab .!?\n\r\t`~|-\u0301\u200d漢")), max_size=200),
+           st.integers(1, 40))
     def test_hypothesis_chunks_add_up(text, max_chars):
         pieces = chunks(text, max_chars)
-        if "```" not in text and "~~~" not in text:
+        if "```" not in text and "~~~" not in text and "|" not in text:
             assert all(len(p) <= max_chars for p in pieces)
 
 

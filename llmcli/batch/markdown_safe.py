@@ -13,12 +13,13 @@ file while everything else stays exactly as it was:
 
 How the cut is made
 -------------------
-The block structure comes from markdown-it-py (the parser Rich uses), in its
-CommonMark preset with GFM tables, as Rich configures it.  Its tokens carry
-``map`` line ranges; the original text is cut at those *lines* (nothing is ever
-re-rendered), so CRLF endings, trailing spaces, tabs and a missing final
-newline survive.  Lines are split exactly where markdown-it splits them
-(``\\r\\n``, ``\\r``, ``\\n``).
+The block structure comes from markdown-it-py (the parser Rich uses), configured
+as everywhere in llmcli (:func:`llmcli.markdown_parser.block_parser`: CommonMark
+with GFM tables, as Rich configures it).  Its tokens carry ``map`` line ranges;
+the original text is cut at those *lines* (nothing is ever re-rendered), so
+CRLF endings, trailing spaces, tabs and a missing final newline survive.  Lines
+are :func:`llmcli.markdown_parser.split_lines`, split exactly where markdown-it
+splits them (``\\r\\n``, ``\\r``, ``\\n``).
 
 Every line gets one of three classes.  The rule that matters is the second
 one: a line is prose only if a paragraph, heading or table covers it, so
@@ -94,19 +95,19 @@ references (``[text]``, ``[text][]``) are not masked: their label *is* the text.
 from __future__ import annotations
 
 import bisect
-import functools
 import re
 from collections import Counter
 from dataclasses import dataclass
 
-from markdown_it import MarkdownIt
+from ..markdown_parser import block_parser, split_lines
 
 __all__ = [
     "LinkTokenError",
     "Segment",
+    "link_tag",
     "mask_links",
-    "split_lines",
     "split_markdown",
+    "token_pattern",
     "unmask_links",
 ]
 
@@ -124,17 +125,6 @@ class Segment:
 
 
 # -- lines ---------------------------------------------------------------------------------------
-
-_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
-
-
-def split_lines(text: str) -> list[str]:
-    """Lines with their endings, split where markdown-it splits them (``\\r\\n``, ``\\r``, ``\\n``).
-
-    ``''.join(split_lines(t)) == t``; unlike ``str.splitlines`` it does not cut at
-    form feeds, U+2028 and the like, which markdown-it treats as ordinary characters.
-    """
-    return _LINE_RE.findall(text)
 
 
 def _is_blankish(line: str) -> bool:
@@ -169,15 +159,6 @@ _KEPT_TOKENS = frozenset({"fence", "code_block", "html_block", "hr"})
 _PROSE_TOKENS = frozenset({"paragraph_open", "heading_open", "table_open"})
 
 
-@functools.lru_cache(maxsize=1)
-def _parser() -> MarkdownIt:
-    """Rich's configuration (CommonMark + tables), block level only: inline parsing never moves a block.
-
-    One instance serves every call: ``parse`` keeps its state in per-call objects.
-    """
-    return MarkdownIt("commonmark").enable("table").disable("inline")
-
-
 def _line_classes(lines: list[str]) -> list[str]:
     classes = [_UNSEEN] * len(lines)
     start = _front_matter_lines(lines)
@@ -185,7 +166,7 @@ def _line_classes(lines: list[str]) -> list[str]:
         classes[index] = _KEEP
     body = "".join(lines[start:])
     if body:
-        tokens = _parser().parse(body)
+        tokens = block_parser().parse(body)
         # Kept first, so that a kept range always wins over a prose one.
         for token in tokens:
             if token.type in _KEPT_TOKENS and token.map:
@@ -455,20 +436,31 @@ def _find_spans(text: str, start: int, end: int, spans: list[tuple[int, int]]) -
                 index = stop
 
 
-def _token_tag(text: str) -> str:
-    """The shortest tag ('', 'L', 'LL', ...) whose tokens cannot be confused with the text."""
+def link_tag(text: str) -> str:
+    """The shortest tag ('', 'L', 'LL', ...) whose tokens cannot be confused with anything in ``text``.
+
+    Give it the whole file when its prose segments are masked one by one
+    (with :func:`mask_links`'s ``tag``), so that no token form occurs anywhere
+    in the file but where a link was masked, code and front matter included.
+    """
     tag = ""
-    while re.search(re.escape(TOKEN_OPEN) + re.escape(tag) + r"\d+" + re.escape(TOKEN_CLOSE), text):
+    while token_pattern(tag).search(text):
         tag += "L"
     return tag
 
 
-def mask_links(text: str) -> tuple[str, dict[str, str]]:
+def token_pattern(tag: str = "") -> re.Pattern[str]:
+    """What a link token with this tag looks like (``⟦1⟧``, ``⟦L12⟧``...)."""
+    return re.compile(re.escape(TOKEN_OPEN) + re.escape(tag) + r"\d+" + re.escape(TOKEN_CLOSE))
+
+
+def mask_links(text: str, *, tag: str | None = None, first: int = 1) -> tuple[str, dict[str, str]]:
     """Replace link targets in prose by tokens; return the masked text and token -> original.
 
     ``unmask_links(*mask_links(t)) == t`` for every ``t``.  Tokens are numbered
-    in order of appearance, one per occurrence (the same URL twice gets two
-    tokens), so "each token exactly once" can be checked on the way back.
+    in order of appearance from ``first``, one per occurrence (the same URL
+    twice gets two tokens), so "each token exactly once" can be checked on the
+    way back.  ``tag``: from :func:`link_tag` (by default, of ``text``).
     Meant for prose segments from :func:`split_markdown`: it knows nothing of
     code blocks (a URL inside one would be masked, and restored exactly, but
     the block itself should not be sent at all).
@@ -478,11 +470,12 @@ def mask_links(text: str) -> tuple[str, dict[str, str]]:
         _find_spans(text, start, end, spans)
     if not spans:
         return text, {}
-    tag = _token_tag(text)
+    if tag is None:
+        tag = link_tag(text)
     table: dict[str, str] = {}
     pieces: list[str] = []
     previous = 0
-    for number, (start, end) in enumerate(spans, 1):
+    for number, (start, end) in enumerate(spans, first):
         token = f"{TOKEN_OPEN}{tag}{number}{TOKEN_CLOSE}"
         table[token] = text[start:end]
         pieces.append(text[previous:start])

@@ -5,18 +5,19 @@
 * :func:`chunk_text` cuts a text into pieces of at most ``max_chars`` whose
   concatenation is the text, cutting where a reader would: between
   paragraphs, else between lines, sentences, words, and only as a last resort
-  inside a word; never inside a fenced code block.
+  inside a word; never inside a fenced code block or a table, and never inside
+  a span the caller marks as unbreakable (Markdown-safe mode's link tokens).
 * :func:`estimate_tokens` guesses a token count without a tokenizer.
 """
 
 from __future__ import annotations
 
-import functools
+import bisect
 import math
 import re
 import unicodedata
 
-from markdown_it import MarkdownIt
+from ..markdown_parser import block_parser, split_lines
 
 __all__ = ["chunk_text", "estimate_tokens", "split_whitespace"]
 
@@ -37,7 +38,6 @@ def split_whitespace(text: str) -> tuple[str, str, str]:
 
 # -- chunk_text ----------------------------------------------------------------------------------
 
-_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 # A sentence ends at . ! ? … (then closing quotes or brackets) followed by whitespace, or at a CJK
 # full stop, exclamation or question mark (no space follows those).  The whitespace stays with the
 # sentence before it, so the next piece starts on a word.
@@ -47,22 +47,22 @@ _SENTENCE_END = re.compile(r"[.!?…]+[\"'”’»)\]]*\s+|[。！？｡]+[\"'�
 _WORDS_AND_SPACES = re.compile(r"\S+|\s+")
 
 
-def _fence_line_ranges(text: str) -> list[tuple[int, int]]:
-    """Line ranges ``[first, end)`` of fenced code blocks at any depth (in lists, blockquotes too).
+_WHOLE_BLOCKS = frozenset({"fence", "table_open"})
 
-    markdown-it (CommonMark) decides, so an unclosed fence runs to the end of
-    its container and a fence-like line inside an indented code block is no
-    fence.  Its lines are those of :data:`_LINE_RE` (it splits at ``\\r\\n``,
-    ``\\r`` and ``\\n`` too).
+
+def _whole_block_line_ranges(text: str) -> list[tuple[int, int]]:
+    """Line ranges ``[first, end)`` of fenced code blocks and tables at any depth (in lists, blockquotes too).
+
+    markdown-it decides, configured as everywhere in llmcli
+    (:func:`llmcli.markdown_parser.block_parser`), so an unclosed fence runs to
+    the end of its container, a fence-like line inside an indented code block
+    is no fence, and a table is what Rich would render as one.  Its lines are
+    those of :func:`llmcli.markdown_parser.split_lines`.
     """
-    if "```" not in text and "~~~" not in text:
+    if "```" not in text and "~~~" not in text and "|" not in text:
         return []
-    return [(token.map[0], token.map[1]) for token in _parser().parse(text) if token.type == "fence" and token.map]
-
-
-@functools.lru_cache(maxsize=1)
-def _parser() -> MarkdownIt:
-    return MarkdownIt("commonmark").disable("inline")
+    return [(token.map[0], token.map[1]) for token in block_parser().parse(text)
+            if token.type in _WHOLE_BLOCKS and token.map]
 
 
 def _is_blank(line: str) -> bool:
@@ -95,23 +95,39 @@ def _glued(text: str, index: int) -> bool:
     return False
 
 
-def _hard_cut(text: str, max_chars: int) -> list[str]:
-    """Slices of at most max_chars, moved back (when the slice stays non-empty) so as not to split a character."""
+def _hard_cut(text: str, max_chars: int, spans: list[tuple[int, int]]) -> list[str]:
+    """Slices of at most max_chars, never cut inside one of ``spans`` (sorted ``(start, end)`` offsets).
+
+    A cut moves back, while the slice stays non-empty, so as not to split a
+    character or a span; when that is impossible a character is split (one
+    long cluster), but a span never is: the slice then ends after it, the one
+    case where a slice exceeds max_chars.
+    """
+    starts = [start for start, _ in spans]
+
+    def inside(cut: int) -> int:
+        """The end of the span that a cut before text[cut] would split, else 0."""
+        index = bisect.bisect_left(starts, cut) - 1
+        return spans[index][1] if index >= 0 and spans[index][1] > cut else 0
+
     pieces = []
     start = 0
     while len(text) - start > max_chars:
         cut = start + max_chars
-        while cut > start + 1 and _glued(text, cut):
+        while cut > start + 1 and (_glued(text, cut) or inside(cut)):
             cut -= 1
-        if _glued(text, cut):
-            cut = start + max_chars  # nothing but one long cluster: cut it anyway
+        if _glued(text, cut) or inside(cut):
+            cut = start + max_chars  # nothing but one long cluster or span: cut it anyway...
+            cut = inside(cut) or cut  # ...but after the span, never inside it
+        if cut >= len(text):
+            break
         pieces.append(text[start:cut])
         start = cut
     pieces.append(text[start:])
     return pieces
 
 
-def _split_line(text: str, max_chars: int) -> list[str]:
+def _split_line(text: str, max_chars: int, unbreakable: re.Pattern[str] | None) -> list[str]:
     """One line too long: cut at sentence ends, then a sentence too long around whitespace, then hard."""
     result: list[str] = []
     for sentence in _cut_after(text, _SENTENCE_END):
@@ -122,26 +138,27 @@ def _split_line(text: str, max_chars: int) -> list[str]:
             if len(word) <= max_chars:
                 result.append(word)
             else:
-                result.extend(_hard_cut(word, max_chars))
+                spans = [m.span() for m in unbreakable.finditer(word)] if unbreakable else []
+                result.extend(_hard_cut(word, max_chars, spans))
     return result
 
 
-def _pieces(text: str, max_chars: int) -> list[str]:
-    """The text as a list of pieces, in order, each at most max_chars except whole fenced blocks.
+def _pieces(text: str, max_chars: int, unbreakable: re.Pattern[str] | None) -> list[str]:
+    """The text as a list of pieces, in order, each at most max_chars except whole blocks and spans.
 
     A paragraph (its lines up to and including the blank lines after it)
     that fits is one piece; a longer one is cut between lines, a fenced block
-    staying one piece, and a line still too long by :func:`_split_line`.
+    or a table staying one piece, and a line still too long by :func:`_split_line`.
     """
-    lines = _LINE_RE.findall(text)
-    fence_of: list[int | None] = [None] * len(lines)  # which fenced block a line belongs to
-    for number, (first, end) in enumerate(_fence_line_ranges(text)):
+    lines = split_lines(text)
+    block_of: list[int | None] = [None] * len(lines)  # which fence or table a line belongs to
+    for number, (first, end) in enumerate(_whole_block_line_ranges(text)):
         for index in range(first, min(end, len(lines))):
-            fence_of[index] = number
+            block_of[index] = number
 
     def cuttable(index: int) -> bool:
-        """Whether a cut between line index and the next falls outside every fenced block."""
-        return fence_of[index] is None or index + 1 >= len(lines) or fence_of[index + 1] != fence_of[index]
+        """Whether a cut between line index and the next falls outside every fence and table."""
+        return block_of[index] is None or index + 1 >= len(lines) or block_of[index + 1] != block_of[index]
 
     paragraphs: list[list[int]] = [[]]
     for index, line in enumerate(lines):
@@ -160,19 +177,43 @@ def _pieces(text: str, max_chars: int) -> list[str]:
         for index in paragraph:
             group.append(lines[index])
             if not cuttable(index):
-                continue  # inside a fence: the fence stays one piece
+                continue  # inside a fence or table: it stays one piece
             joined = "".join(group)
             group = []
-            if len(joined) <= max_chars or fence_of[index] is not None:
-                pieces.append(joined)  # fits, or a whole fenced block (never cut)
+            if len(joined) <= max_chars or block_of[index] is not None:
+                pieces.append(joined)  # fits, or a whole fence or table (never cut)
             else:
-                pieces.extend(_split_line(joined, max_chars))
-        if group:  # cannot happen (a fence's last line is cuttable); never drop text
+                pieces.extend(_split_line(joined, max_chars, unbreakable))
+        if group:  # cannot happen (a block's last line is cuttable); never drop text
             pieces.append("".join(group))
-    return [piece for piece in pieces if piece]
+    pieces = [piece for piece in pieces if piece]
+    return _join_split_spans(text, pieces, unbreakable) if unbreakable else pieces
 
 
-def chunk_text(text: str, max_chars: int) -> list[str]:
+def _join_split_spans(text: str, pieces: list[str], unbreakable: re.Pattern[str]) -> list[str]:
+    """Pieces merged wherever a boundary between two falls inside a match of ``unbreakable``.
+
+    :func:`_hard_cut` already avoids that for spans within a word; this makes
+    the promise hold for any pattern (one spanning whitespace or lines too).
+    """
+    spans = [m.span() for m in unbreakable.finditer(text) if m.end() - m.start() > 1]
+    if not spans:
+        return pieces
+    merged: list[str] = []
+    offset = 0
+    span = 0
+    for piece in pieces:
+        start, offset = offset, offset + len(piece)
+        while span < len(spans) and spans[span][1] <= start:
+            span += 1
+        if merged and span < len(spans) and spans[span][0] < start:
+            merged[-1] += piece  # the boundary at start splits spans[span]
+        else:
+            merged.append(piece)
+    return merged
+
+
+def chunk_text(text: str, max_chars: int, *, unbreakable: re.Pattern[str] | None = None) -> list[str]:
     """Cut text into chunks of at most max_chars whose concatenation is exactly text.
 
     Pieces are packed greedily, in order: a chunk takes the next piece while
@@ -184,9 +225,13 @@ def chunk_text(text: str, max_chars: int) -> list[str]:
     between them; and a word longer than max_chars is cut hard (not
     between a character and its combining marks or joiners, nor inside a
     CRLF, where that can be helped).  A fenced code block (``` or ~~~, at any
-    depth, as CommonMark reads it; an unclosed one runs to the end) is never
-    cut: one longer than max_chars is a chunk of its own, the only case where
-    a chunk exceeds max_chars.
+    depth, as CommonMark reads it; an unclosed one runs to the end) and a
+    table (a model shown half a table loses its header) are never cut: one
+    longer than max_chars is a chunk of its own.  Nor is a match of the
+    ``unbreakable`` pattern (Markdown-safe mode's ``⟦1⟧`` link tokens): a
+    cut that would fall inside one moves before it (or, for a match longer
+    than max_chars, after it).  Those are the only cases where a chunk
+    exceeds max_chars.
 
     ``""`` gives ``[]``; ``max_chars < 1`` raises ValueError.
     """
@@ -194,8 +239,8 @@ def chunk_text(text: str, max_chars: int) -> list[str]:
         raise ValueError(f"max_chars must be at least 1, got {max_chars}")
     chunks: list[str] = []
     current = ""
-    for piece in _pieces(text, max_chars):
-        if len(piece) > max_chars:  # a fenced block too long for any chunk: alone
+    for piece in _pieces(text, max_chars, unbreakable):
+        if len(piece) > max_chars:  # a fence, table or span too long for any chunk: alone
             if current:
                 chunks.append(current)
                 current = ""
