@@ -7,7 +7,7 @@ For each corpus size (default 1,000 and 10,000 files) it runs, each in a fresh p
              upload, create (the plan, which local batch shares, is timed apart)
   status     poll to the end, download the result files (streamed), ingest them by id
   fetch      reassemble every file and publish it (atomic write + journal, as local batch)
-  write      baseline: local batch's own write (``batch/work.py::_write``) of the same outputs, on
+  write      baseline: local batch's own write (``batch/publish.py::publish``) of the same outputs, on
              4 threads as local batch's default -j writes them
 
 and prints wall time and peak RSS (``resource`` ru_maxrss of that process) per step, the
@@ -129,15 +129,13 @@ def _fetch(work: Path, url: str) -> dict:
 
 
 def _write(work: Path, url: str) -> dict:
-    """Local batch's write of the same outputs (read back from fetch's output tree) to another tree."""
-    from types import SimpleNamespace
-
-    from llmcli.batch.manifest import Journal, sha256
+    """Local batch's publish of the same outputs (read back from fetch's output tree) to another tree."""
+    from llmcli.batch.manifest import Journal
     from llmcli.batch.plan import Job
-    from llmcli.batch.work import _write
+    from llmcli.batch.publish import Publishing, publish
 
     journal = Journal(work / "local-journal.jsonl")
-    settings = SimpleNamespace(backup=False, backup_dir=None, journal=journal, job_id="bench")
+    how = Publishing(journal=journal, fingerprint="bench", backup=False)
     from concurrent.futures import ThreadPoolExecutor
 
     out = work / "out"
@@ -146,8 +144,7 @@ def _write(work: Path, url: str) -> dict:
 
     def one(item: tuple[str, str]) -> None:
         name, text = item
-        _write(Job(work / "d" / name, work / "local-out" / name, name), b"", text, sha256(b""),
-               settings)  # type: ignore[arg-type]  # the four fields _write reads
+        publish(Job(work / "d" / name, work / "local-out" / name, name), b"", text, how)
 
     with ThreadPoolExecutor(4) as pool:  # local batch's default -j
         list(pool.map(one, texts))

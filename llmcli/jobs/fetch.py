@@ -30,7 +30,6 @@ from . import layouts, seams
 from .refresh import EngineFactory, refresh, update_counts
 from .store import PENDING, STALE, WRITTEN, FileRow, Item, Job
 
-NEW_SUFFIX = ".llmcli-new"
 COMMIT_EVERY = 200
 WRITERS = 4  # as local batch's default -j: writes overlap their fsyncs
 
@@ -111,6 +110,7 @@ class _Write:
     units: list[Item]
     new_text: str
     out_sha: str
+    original: bytes  # the source as submitted
 
 
 @dataclass
@@ -144,7 +144,9 @@ def _plan(job: Job, row: FileRow, db: Any, *, force: bool, done: Fetched) -> "_W
     lay = layouts.load(row.layout)
     answers = []
     for unit, item in zip(lay.units, units):
-        answer, why = seams.check(item.text, item.ending, unit.core, clean=bool(m.get("clean", True)))
+        answer, why = seams.answer(item, unit.core, provider=str(m["provider"]), profile=str(m["profile"]),
+                                   clean=bool(m.get("clean", True)), think_open=bool(m.get("think_open")),
+                                   chunked=len(units) > 1)
         if why:
             db.fail_item(db.db, item.id, why)
             item.state, item.error = "errored", why
@@ -152,43 +154,47 @@ def _plan(job: Job, row: FileRow, db: Any, *, force: bool, done: Fetched) -> "_W
         answers.append(answer)
     try:
         new_text = lay.assemble(answers)
-    except ValueError as exc:
+    except ValueError as exc:  # link tokens lost (units.LinkTokensLost)
         for item in units:
             db.fail_item(db.db, item.id, str(exc))
         return _failed(job, plan_job, str(exc), units, row, done)
-    return _Write(row, plan_job, units, new_text, sha256(new_text.encode("utf-8")))
+    return _Write(row, plan_job, units, new_text, sha256(new_text.encode("utf-8")), db.original(row.no))
 
 
 def _write(task: _Write, m: dict[str, Any], journal: Journal, force: bool) -> _Written:
-    """A writer thread: the staleness check, then local batch's own atomic write, backup and journal."""
+    """A writer thread: already there?  Then local batch's own publish (atomic, backup, journal, never over an edit)."""
+    from ..batch.publish import SourceChanged
+
     row, plan_job = task.row, task.plan_job
     source, target = plan_job.source, plan_job.target
-    try:
-        original: bytes | None = source.read_bytes()
-    except OSError:
-        original = None
-    in_place = target == source or (original is not None and target.resolve() == source.resolve())
-    current = (sha256(original) if original is not None else None) if in_place else _sha_of(target)
-    if not force and current == task.out_sha:
+    in_place = target == source or target.resolve() == source.resolve()
+    if not force and _sha_of(target) == task.out_sha:
         return _Written(ALREADY, plan_job)  # written before a crash that lost the mark
-    stale = original is None or sha256(original) != row.src_sha
-    publish_to, state, note = plan_job, WRITTEN, None
-    if stale and not force:
-        if in_place:
-            beside = beside_of(source)
-            publish_to, state = PlanJob(source, beside, row.shown), STALE
-            note = f"{row.shown} changed since it was submitted: its rewrite is in {beside} (--force replaces it)"
-            if _sha_of(beside) == task.out_sha:
-                return _Written(state, publish_to, note)
-        else:
-            note = f"{row.shown} changed since it was submitted: {target} is the rewrite of the version sent"
+    current = _sha_of(source)
+    if in_place and not force and current != row.src_sha and _sha_of(beside_of(source)) == task.out_sha:
+        return _Written(STALE, PlanJob(source, beside_of(source), row.shown), _beside_note(row, beside_of(source)))
+    original = task.original
+    if force and in_place and current != row.src_sha:
+        try:
+            original = source.read_bytes()  # --force over an edit: the edit is what the backup keeps
+        except OSError:
+            pass
     try:
-        seams.publish(publish_to, original or b"", task.new_text, row.src_sha, backup=bool(m.get("backup", True)),
-                      backup_dir=Path(m["backup_dir"]) if m.get("backup_dir") else None,
-                      journal=journal, settings_id=str(m.get("settings_id") or ""))
+        written = seams.publish(plan_job, original, task.new_text, backup=bool(m.get("backup", True)),
+                                backup_dir=Path(m["backup_dir"]) if m.get("backup_dir") else None,
+                                journal=journal, settings_id=str(m.get("settings_id") or ""), force=force)
+    except SourceChanged as changed:
+        return _Written(STALE, PlanJob(source, changed.beside, row.shown), _beside_note(row, changed.beside))
     except OSError as exc:
-        return _Written(FAILED, publish_to, f"cannot write {publish_to.target}: {exc.strerror or exc}")
-    return _Written(state, publish_to, note)
+        return _Written(FAILED, plan_job, f"cannot write {exc.filename or target}: {exc.strerror or exc}")
+    note = None
+    if current != row.src_sha and not in_place:
+        note = f"{row.shown} changed since it was submitted: {written} is the rewrite of the version sent"
+    return _Written(WRITTEN, PlanJob(source, written, row.shown), note)
+
+
+def _beside_note(row: FileRow, beside: Path) -> str:
+    return f"{row.shown} changed since it was submitted: your edit is kept; its rewrite is in {beside} (--force replaces it)"
 
 
 def _settle(job: Job, task: _Write, written: _Written, db: Any, done: Fetched) -> dict:
@@ -212,7 +218,9 @@ def _settle(job: Job, task: _Write, written: _Written, db: Any, done: Fetched) -
 
 
 def beside_of(source: Path) -> Path:
-    return source.with_name(source.name + NEW_SUFFIX)
+    from ..batch.publish import BESIDE_SUFFIX
+
+    return source.with_name(source.name + BESIDE_SUFFIX)
 
 
 def _sha_of(path: Path) -> str | None:

@@ -14,8 +14,11 @@ from ..batch.units import Layout, Unit
 
 def dump(layout: Layout) -> str:
     parts = [p if isinstance(p, str) else [p.lead, p.core, p.trail, p.links] for p in layout.parts]
-    return json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps({"parts": parts, "links": layout.links, "tag": layout.tag}, ensure_ascii=False,
+                      separators=(",", ":"))
 
 
 def load(text: str) -> Layout:
-    return Layout([p if isinstance(p, str) else Unit(p[0], p[1], p[2], dict(p[3])) for p in json.loads(text)])
+    data = json.loads(text)
+    parts = [p if isinstance(p, str) else Unit(p[0], p[1], p[2], dict(p[3])) for p in data["parts"]]
+    return Layout(parts, dict(data.get("links") or {}), str(data.get("tag") or ""))

@@ -69,14 +69,17 @@ def retry_sync(job: Job, states: tuple[str, ...], config_path: Path | None) -> i
     ok = failed = 0
     for item in db.in_states(states):
         try:
-            text, ending, tokens_in, tokens_out = seams.complete(endpoint, request_from(item.request))
+            answer = seams.complete(endpoint, request_from(item.request), profile, config_path)
         except E.ProviderError as err:
             db.answer(db.db, item.id, Outcome(item.custom_id, ERRORED, error=f"real-time retry: {err}"))
             status.note(f"request {item.id}: {err}")
             failed += 1
             continue
-        db.answer(db.db, item.id, Outcome(item.custom_id, SUCCEEDED, text=text, ending=ending,
-                                          tokens_in=tokens_in, tokens_out=tokens_out))
+        usage = answer.usage
+        db.answer(db.db, item.id, Outcome(item.custom_id, SUCCEEDED, text=answer.text,
+                                          finish_reason=answer.finish_reason, ending=answer.ending,
+                                          tokens_in=usage.input_tokens if usage else None,
+                                          tokens_out=usage.output_tokens if usage else None))
         ok += 1
     job.manifest["done"] = False
     update_counts(job)

@@ -1,22 +1,26 @@
-"""The three places provider batch jobs reach into code the lead is reworking, one function each.
+"""Where provider batch jobs meet the one call path: one function for each thing both modes share.
 
-Each is the single call a refactor changes (``llmcli/call.py``'s endpoint and
-``complete``/``check_answer``, and ``llmcli/batch/work.py``'s public write):
-
-- :func:`endpoint` — a profile with its key resolved (today ``session.endpoint_for``);
-- :func:`check` — whether an answer is whole and usable (today the rules of
-  ``batch/work.py``: cut at the token limit, filtered, empty);
-- :func:`publish` — write one rewritten file through local batch's atomic
-  write, backup and journal (today ``batch/work.py::_write``);
-- :func:`complete` — one real-time call for ``jobs retry --sync`` (today
-  ``session.complete``).
+- :func:`endpoint` — a profile with its key and headers resolved, as
+  ``llmcli.call.Call.endpoint`` resolves them for every call;
+- :func:`answer` — a result line's text made into an ``Answer`` the way
+  ``llmcli.session.complete`` makes a streamed one (thinking split off, a
+  lone ``</think>`` and a whole-answer wrapper removed), then judged by
+  ``session.check_answer`` as a batch unit is: cut, filtered or empty answers
+  never replace a file;
+- :func:`publish` — one rewritten file through local batch's
+  ``batch/publish.py::publish`` (atomic write, backup, journal, a changed
+  source never replaced);
+- :func:`complete` — one real-time call for ``jobs retry --sync``, through
+  ``session.complete`` under the profile's retry policy (its answer judged
+  at fetch by :func:`answer`, like every other).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any
+
+from .. import errors as E
 
 if TYPE_CHECKING:
     from ..batch.manifest import Journal
@@ -24,48 +28,68 @@ if TYPE_CHECKING:
     from ..config import Profile
     from ..providers.base import Endpoint, Request
 
-CUT = "the answer was cut at the token limit (raise --max-tokens, or lower --max-input-chars)"
+
+def _call(config_path: Path | None, timeout: float | None = None) -> Any:
+    from ..call import Call, CallFlags
+
+    return Call.resolve(CallFlags(config_path=str(config_path) if config_path else None, timeout=timeout))
 
 
 def endpoint(profile: "Profile", config_path: Path | None = None, timeout: float | None = None) -> "Endpoint":
-    from ..session import endpoint_for
-
-    return endpoint_for(profile, timeout=timeout, config_path=config_path)
+    return _call(config_path, timeout).endpoint(profile)
 
 
-def check(text: str | None, ending: str | None, core: str, *, clean: bool) -> tuple[str, str | None]:
-    """(the answer as it will be written, why it cannot be used or None)."""
+def answer(item: Any, core: str, *, provider: str, profile: str, clean: bool, think_open: bool,
+           chunked: bool) -> tuple[str, str | None]:
+    """(the text to write, None) for a usable result, or ("", why it cannot be used)."""
     from ..clean import clean_answer
-    from ..providers.base import COMPLETE, FILTERED, TRUNCATED
+    from ..providers.base import Done, ReasoningDelta, TextDelta
+    from ..session import Answer, check_answer
+    from ..thinking import split, strip_lone_close
 
-    if ending == TRUNCATED:
-        return "", CUT
-    if ending == FILTERED:
-        return "", "stopped by the provider's content filter"
-    if ending is not None and ending != COMPLETE:
-        return "", "the provider did not say the answer was finished"
-    answer = clean_answer(text or "", core) if clean else (text or "")
-    if not answer.strip():
-        return "", "the model returned no text"
-    return answer, None
+    parts: list[str] = []
+    thoughts: list[str] = []
+    for event in split(iter([TextDelta(item.text or ""), Done(item.finish, None, item.ending or "")]),
+                       opened=think_open):
+        if isinstance(event, TextDelta):
+            parts.append(event.text)
+        elif isinstance(event, ReasoningDelta):
+            thoughts.append(event.text)
+    text = "".join(parts)
+    if clean:
+        text, late = strip_lone_close(text, source=core)
+        thoughts.append(late)
+        text = clean_answer(text, core)
+    result = Answer(text=text, profile=profile, provider=provider, model=None, usage=None,
+                    finish_reason=item.finish, ending=item.ending or "", seconds=0.0, reasoning="".join(thoughts))
+    try:
+        check_answer(result, replaces_text=True, chunked=chunked)
+    except E.ProviderError as err:
+        why = err.message + (f" ({err.hint})" if err.hint else "")
+        return "", " ".join(why.split())
+    return result.text, None
 
 
-def publish(job: "Job", original: bytes, new_text: str, input_sha: str, *, backup: bool,
-            backup_dir: Path | None, journal: "Journal | None", settings_id: str) -> None:
-    """Write ``new_text`` to ``job.target`` exactly as local batch writes a finished file."""
-    from ..batch import work
+def publish(job: "Job", original: bytes, new_text: str, *, backup: bool, backup_dir: Path | None,
+            journal: "Journal | None", settings_id: str, force: bool) -> Path:
+    """Write ``new_text`` as ``job``'s output exactly as local batch does; ``SourceChanged`` if edited in place."""
+    from ..batch.publish import Publishing
+    from ..batch.publish import publish as write
 
-    settings = SimpleNamespace(backup=backup, backup_dir=backup_dir, journal=journal, job_id=settings_id)
-    work._write(job, original, new_text, input_sha, cast("work.Settings", settings))
+    how = Publishing(journal=journal, fingerprint=settings_id, backup=backup, backup_dir=backup_dir,
+                     overwrite_changed=force)
+    return write(job, original, new_text, how)
 
 
-def complete(endpoint: "Endpoint", request: "Request") -> tuple[str, str, int | None, int | None]:
-    """(text, ending, input tokens, output tokens) of one real-time call."""
-    from ..batch.work import CUT_REASONS
-    from ..providers.base import COMPLETE, TRUNCATED
+def complete(endpoint: "Endpoint", request: "Request", profile: "Profile", config_path: Path | None) -> Any:
+    """One real-time call under the profile's retry policy; the ``session.Answer`` as it came.
+
+    Not cleaned nor checked here: its text is stored like a result line and goes
+    through :func:`answer` at fetch, as every other answer of the job does.
+    """
+    from ..providers import backend_for
     from ..session import complete as call
 
-    answer = call(endpoint, request, retries=2)
-    ending = getattr(answer, "ending", None) or (TRUNCATED if answer.finish_reason in CUT_REASONS else COMPLETE)
-    usage = answer.usage
-    return answer.text, ending, usage.input_tokens if usage else None, usage.output_tokens if usage else None
+    policy = _call(config_path).policy(profile)
+    return call(backend_for(endpoint), request, policy=policy, replay=True,
+                think_open=getattr(profile, "think_tags", "auto") == "open")

@@ -13,7 +13,8 @@ A job is a directory under the user state dir (``jobs/JOB/``, mode 700):
 - ``raw/NNN.LABEL.jsonl``: result files as downloaded (``.part`` until whole).
 - ``items.db``: SQLite (stdlib; durable commits, indexed, bounded memory for
   any corpus size): which file and unit each request id stands for, the
-  file's layout, and each request's outcome once a result is ingested.
+  file's layout and its bytes as submitted (compressed), and each request's
+  outcome once a result is ingested.
 
 Request ids are ``f{file}u{unit}`` (``a{attempt}`` appended on a retry):
 deterministic, valid for every provider (``[A-Za-z0-9_-]{1,64}``), never a
@@ -27,6 +28,7 @@ import json
 import os
 import sqlite3
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -238,7 +240,7 @@ _SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS files(
     no INTEGER PRIMARY KEY, source TEXT NOT NULL, target TEXT NOT NULL, shown TEXT NOT NULL,
     src_sha TEXT NOT NULL, units INTEGER NOT NULL, layout TEXT NOT NULL, markdown INTEGER NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending', out_sha TEXT, note TEXT);
+    state TEXT NOT NULL DEFAULT 'pending', out_sha TEXT, note TEXT, original BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS items(
     id TEXT PRIMARY KEY, custom_id TEXT NOT NULL UNIQUE, file_no INTEGER NOT NULL, unit_no INTEGER NOT NULL,
     chunk_no INTEGER NOT NULL, attempt INTEGER NOT NULL DEFAULT 1, state TEXT NOT NULL DEFAULT 'pending',
@@ -284,9 +286,11 @@ class Items:
     # -- writing ----------------------------------------------------------------------------
 
     def add_file(self, db: sqlite3.Connection, no: int, source: str, target: str, shown: str, src_sha: str,
-                 units: int, layout: str, markdown: bool) -> None:
-        db.execute("INSERT INTO files(no, source, target, shown, src_sha, units, layout, markdown) "
-                   "VALUES (?,?,?,?,?,?,?,?)", (no, source, target, shown, src_sha, units, layout, int(markdown)))
+                 units: int, layout: str, markdown: bool, original: bytes) -> None:
+        """``original``: the file's bytes as submitted (zlib): what its backup holds and a changed source is told by."""
+        db.execute("INSERT INTO files(no, source, target, shown, src_sha, units, layout, markdown, original) "
+                   "VALUES (?,?,?,?,?,?,?,?,?)",
+                   (no, source, target, shown, src_sha, units, layout, int(markdown), zlib.compress(original)))
 
     def add_items(self, db: sqlite3.Connection, rows: list[tuple[str, str, int, int, int, str]]) -> None:
         """rows: (id, custom_id, file_no, unit_no, chunk_no, request JSON)."""
@@ -347,6 +351,10 @@ class Items:
             for row in rows:
                 yield FileRow(*row)
             last = rows[-1][0]
+
+    def original(self, file_no: int) -> bytes:
+        row = self.db.execute("SELECT original FROM files WHERE no=?", (file_no,)).fetchone()
+        return zlib.decompress(row[0]) if row else b""
 
     def units(self, file_no: int) -> list[Item]:
         rows = self.db.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE file_no=? ORDER BY unit_no", (file_no,))

@@ -71,7 +71,7 @@ def submit(jobs: Sequence[Any], build_request: BuildRequest, profile: Any, *, op
     """
     o = options or SubmitOptions()
     label = KINDS[profile.provider].label
-    why = unsupported(profile.provider, batch_flag=bool(getattr(profile, "batch", False)))
+    why = unsupported(profile.provider, batch_flag=getattr(profile, "batch", None))
     if why:
         raise E.UsageError(f"profile '{profile.name}' ({label}): {why}; run without --provider-batch")
     if not jobs:
@@ -138,7 +138,8 @@ def _manifest(key: str, profile: Any, endpoint: Any, o: SubmitOptions) -> dict[s
     return {
         "schema": store.SCHEMA, "job": store.new_job_id(key), "key": key, "created_at": round(time.time(), 3),
         "llmcli": __version__, "profile": profile.name, "provider": profile.provider, "window": o.window, "settings_id": o.settings_id or key[:32],
-        "clean": o.clean, "backup": o.backup, "backup_dir": str(o.backup_dir) if o.backup_dir else None,
+        "clean": o.clean, "think_open": getattr(profile, "think_tags", "auto") == "open",
+        "backup": o.backup, "backup_dir": str(o.backup_dir) if o.backup_dir else None,
         "state": "preparing", "totals": {"files": 0, "items": 0}, "chunks": [],
     }
 
@@ -168,7 +169,7 @@ def request_from(data: str) -> Any:
 def prepare(job: Job, jobs: Sequence[Any], build_request: BuildRequest, engine: Engine, o: SubmitOptions) -> None:
     from ..batch.manifest import Journal, sha256
     from ..batch.units import layout
-    from ..batch.work import _decode
+    from ..batch.work import text_of
 
     for stale in (job.path / "chunks").glob("*"):
         stale.unlink()  # a crash mid-prepare: start it over, nothing was sent
@@ -185,7 +186,7 @@ def prepare(job: Job, jobs: Sequence[Any], build_request: BuildRequest, engine: 
                 data = Path(plan_job.source).read_bytes()
             except OSError as exc:
                 skip, data = f"cannot read: {exc.strerror or exc}", b""
-            text, why = _decode(data) if skip is None else (None, skip)
+            text, why = text_of(plan_job, data) if skip is None else (None, skip)
             if text is None or not text.strip():
                 _skip(plan_job, why or "empty", o)
                 continue
@@ -207,7 +208,7 @@ def prepare(job: Job, jobs: Sequence[Any], build_request: BuildRequest, engine: 
                 chunk_no = chunker.add(request.model or "", line, plan_job.shown)
                 rows.append((cid, cid, no, unit_no, chunk_no, dumps(request_dict(request))))
             pending.append(((no, str(plan_job.source), str(plan_job.target), plan_job.shown, input_sha,
-                             len(rows), layouts.dump(lay), markdown), rows))
+                             len(rows), layouts.dump(lay), markdown, data), rows))
             files += 1
             items += len(rows)
             if len(pending) >= 1000:

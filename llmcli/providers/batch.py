@@ -150,8 +150,14 @@ class Engine(Protocol):
     def cancel(self, batch_id: str) -> Remote: ...
 
 
-def unsupported(kind: str, *, batch_flag: bool = False) -> str | None:
-    """Why a profile of this kind cannot use a provider batch, or None when it can."""
+def unsupported(kind: str, *, batch_flag: bool | None = None) -> str | None:
+    """Why a profile of this kind cannot use a provider batch, or None when it can.
+
+    ``batch_flag`` is the profile's ``batch`` key: true opens a generic OpenAI-compatible
+    server's batch endpoints, false turns the engine off, unset lets the kind decide.
+    """
+    if batch_flag is False:
+        return "the profile says batch = false"
     if kind == "openai-compatible":
         return None if batch_flag else NO_ENGINE[kind]
     if kind in ENGINE_MODULES:

@@ -243,3 +243,17 @@ def test_jobs_help_and_list_load_no_sdk():
         assert "typer" in modules
         assert [m for m in SDKS if m in modules] == [], args
     assert "sqlite3" not in loaded_modules("--help")
+
+
+def test_batch_false_turns_the_engine_off(pb, config_file, isolated_env):
+    from llmcli import config as C
+    from llmcli import jobs
+    from llmcli.batch.plan import OutputMode, plan
+
+    from .conftest import profile_toml
+
+    config_file(profile_toml("openai", pb.server.url, batch=False))
+    make_files(pb.work / "d", {"a.txt": "one\n"})
+    with pytest.raises(E.UsageError, match="batch = false"):
+        jobs.submit(plan(["d"], mode=OutputMode(pb.work / "out")), build_request, C.load().profile("pb"))
+    assert not state_dir(isolated_env).exists() and pb.server.requests == []
