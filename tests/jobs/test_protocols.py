@@ -200,3 +200,32 @@ def test_provider_errors_on_poll_exit_1(pb):
     assert done.code == 1
     assert "database on fire" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("pb", ["openai", "anthropic"], indirect=True)
+def test_requests_from_the_call_layer(pb, isolated_env):
+    """The wiring the lead's ``--provider-batch`` makes: each unit's Request from ``Call``, as local batch builds it."""
+    from pathlib import Path
+
+    from llmcli import jobs
+    from llmcli.batch.plan import OutputMode, plan
+    from llmcli.call import Call, CallFlags
+    from llmcli.inputs import Document
+    from llmcli.jobs.submission import SubmitOptions
+
+    make_files(pb.work / "d", {"a.txt": "make this formal please\n", "b.md": "# Title\n\nSome prose.\n"})
+    call = Call.resolve(CallFlags(profile="pb", style="formal"))
+
+    def build_request(job, text):
+        return call.request(call.compose([Document(str(job.source), text)], ""))
+
+    planned = plan(["d"], mode=OutputMode(Path("out")))
+    job = jobs.submit(planned, build_request, call.profile, endpoint=call.endpoint(call.profile),
+                      config_path=call.config.path, options=SubmitOptions(quiet=True, settings_id="fp"))
+    sent = sorted(t.strip() for b in pb.fake.store.batches.values() for _, t in b.requests)
+    assert sent == ["# Title\n\nSome prose.", "make this formal please"]  # inside the style's <text> block
+    line = json.loads((state_dir(isolated_env) / job / "chunks/000.request.jsonl").read_text().splitlines()[0])
+    assert "formal" in json.dumps(line).lower()  # the style's instruction went with it
+    pb.settle(job)
+    assert pb.jobs("fetch", job).code == 0
+    assert (pb.work / "out" / "a.txt").read_text() == "MAKE THIS FORMAL PLEASE\n"
