@@ -1,4 +1,4 @@
-"""Provider batch (``llmcli jobs``) against the loopback fake: submit and fetch N small files, each step timed and sized.
+"""Provider batch (``llmcli jobs``) against the loopback fake: submit and fetch N small files, each step measured.
 
 For each corpus size (default 1,000 and 10,000 files) it runs, each in a fresh process:
 
@@ -54,12 +54,14 @@ def step(name: str, work: Path, url: str, trace: bool) -> dict:
     import tracemalloc
 
     os.chdir(work)
+    import sqlite3  # noqa: F401
+
+    import openai  # noqa: F401
+
     from llmcli import config as C  # noqa: F401  (start-up imports are not the step's)
     from llmcli.batch import work as batch_work  # noqa: F401
     from llmcli.jobs import commands, refresh, store  # noqa: F401
     from llmcli.providers import batch_openai  # noqa: F401
-    import openai  # noqa: F401
-    import sqlite3  # noqa: F401
 
     planned = None
     if name == "submit":  # the lead's plan (shared with local batch) is timed apart, before tracing starts

@@ -123,7 +123,7 @@ class _Written:
 ALREADY, FAILED = "already", "failed"
 
 
-def _plan(job: Job, row: FileRow, db: Any, *, force: bool, done: Fetched) -> "_Write | dict":
+def _plan(job: Job, row: FileRow, db: Any, *, force: bool, done: Fetched) -> _Write | dict:
     """Main thread: a final report line (skipped, pending, failed), or the file's rewrite to publish."""
     m = job.manifest
     plan_job = PlanJob(Path(row.source), Path(row.target), row.shown)
@@ -194,7 +194,8 @@ def _write(task: _Write, m: dict[str, Any], journal: Journal, force: bool) -> _W
 
 
 def _beside_note(row: FileRow, beside: Path) -> str:
-    return f"{row.shown} changed since it was submitted: your edit is kept; its rewrite is in {beside} (--force replaces it)"
+    return (f"{row.shown} changed since it was submitted: your edit is kept; its rewrite is in {beside} "
+            "(--force replaces it)")
 
 
 def _settle(job: Job, task: _Write, written: _Written, db: Any, done: Fetched) -> dict:

@@ -17,8 +17,9 @@ import contextlib
 import hashlib
 import os
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any
 
 from .. import errors as E
 from ..providers.batch import CANCELED, CANCELLED, ENDED, ERRORED, EXPIRED, EXPIRED_ITEM, FAILED, Engine, Remote

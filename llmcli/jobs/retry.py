@@ -12,8 +12,9 @@ answers stored for the next ``jobs fetch``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .. import errors as E
 from .. import status

@@ -35,7 +35,7 @@ def _call(config_path: Path | None, timeout: float | None = None) -> Any:
     return Call.resolve(CallFlags(config_path=str(config_path) if config_path else None, timeout=timeout))
 
 
-def endpoint(profile: "Profile", config_path: Path | None = None, timeout: float | None = None) -> "Endpoint":
+def endpoint(profile: Profile, config_path: Path | None = None, timeout: float | None = None) -> Endpoint:
     return _call(config_path, timeout).endpoint(profile)
 
 
@@ -70,8 +70,8 @@ def answer(item: Any, core: str, *, provider: str, profile: str, clean: bool, th
     return result.text, None
 
 
-def publish(job: "Job", original: bytes, new_text: str, *, backup: bool, backup_dir: Path | None,
-            journal: "Journal | None", settings_id: str, force: bool) -> Path:
+def publish(job: Job, original: bytes, new_text: str, *, backup: bool, backup_dir: Path | None,
+            journal: Journal | None, settings_id: str, force: bool) -> Path:
     """Write ``new_text`` as ``job``'s output exactly as local batch does; ``SourceChanged`` if edited in place."""
     from ..batch.publish import Publishing
     from ..batch.publish import publish as write
@@ -81,7 +81,7 @@ def publish(job: "Job", original: bytes, new_text: str, *, backup: bool, backup_
     return write(job, original, new_text, how)
 
 
-def complete(endpoint: "Endpoint", request: "Request", profile: "Profile", config_path: Path | None) -> Any:
+def complete(endpoint: Endpoint, request: Request, profile: Profile, config_path: Path | None) -> Any:
     """One real-time call under the profile's retry policy; the ``session.Answer`` as it came.
 
     Not cleaned nor checked here: its text is stored like a result line and goes

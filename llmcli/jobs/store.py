@@ -29,9 +29,10 @@ import os
 import sqlite3
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .. import errors as E
 from ..atomic import atomic_write_bytes
@@ -109,7 +110,7 @@ class Job:
         atomic_write_bytes(self.path / MANIFEST, data, mode=0o600)
         fsync_dir(self.path)
 
-    def items(self) -> "Items":
+    def items(self) -> Items:
         if self._db is None:
             self._db = Items(self.path / "items.db")
         return self._db
@@ -132,7 +133,8 @@ class Job:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                raise E.UsageError(f"job {self.id} is in use by another llmcli command; try again when it ends") from None
+                raise E.UsageError(f"job {self.id} is in use by another llmcli command; "
+                                   "try again when it ends") from None
             yield
         finally:
             handle.close()

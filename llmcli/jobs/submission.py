@@ -26,9 +26,10 @@ import hashlib
 import os
 import shutil
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Sequence
+from typing import IO, Any
 
 from .. import errors as E
 from .. import status
@@ -137,7 +138,8 @@ def _manifest(key: str, profile: Any, endpoint: Any, o: SubmitOptions) -> dict[s
 
     return {
         "schema": store.SCHEMA, "job": store.new_job_id(key), "key": key, "created_at": round(time.time(), 3),
-        "llmcli": __version__, "profile": profile.name, "provider": profile.provider, "window": o.window, "settings_id": o.settings_id or key[:32],
+        "llmcli": __version__, "profile": profile.name, "provider": profile.provider, "window": o.window,
+        "settings_id": o.settings_id or key[:32],
         "clean": o.clean, "think_open": getattr(profile, "think_tags", "auto") == "open",
         "backup": o.backup, "backup_dir": str(o.backup_dir) if o.backup_dir else None,
         "state": "preparing", "totals": {"files": 0, "items": 0}, "chunks": [],
@@ -292,7 +294,7 @@ class Chunker:
         current.size += len(line)
         return current.no
 
-    def _close(self, current: "Chunker._Open") -> None:
+    def _close(self, current: Chunker._Open) -> None:
         current.handle.flush()
         os.fsync(current.handle.fileno())
         current.handle.close()

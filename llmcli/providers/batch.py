@@ -15,9 +15,11 @@ the project's provider-batch notes; the limits below quote them.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Callable, ContextManager, Iterator, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from .base import Endpoint, Request
@@ -27,6 +29,8 @@ QUEUED, RUNNING, CANCELLING = "queued", "running", "cancelling"
 COMPLETED, CANCELLED, EXPIRED, FAILED = "completed", "cancelled", "expired", "failed"
 ENDED = (COMPLETED, CANCELLED, EXPIRED, FAILED)
 
+NEEDS_MODEL = "a provider batch needs a model (-m MODEL or the profile's model)"
+
 # One request's outcome.
 SUCCEEDED, ERRORED, CANCELED, EXPIRED_ITEM = "succeeded", "errored", "canceled", "expired"
 
@@ -35,7 +39,8 @@ NO_ENGINE = {
     "lmstudio": "LM Studio serves one machine and has no batch engine",
     "deepseek": "DeepSeek has no batch API",
     "openrouter": "OpenRouter's batch API is not the OpenAI file flow and is not supported yet",
-    "openai-compatible": "a generic OpenAI-compatible server has no batch endpoints unless its profile says batch = true",
+    "openai-compatible": "a generic OpenAI-compatible server has no batch endpoints unless its profile says "
+                         "batch = true",
 }
 ENGINE_MODULES = {
     "openai": "batch_openai", "groq": "batch_openai", "dashscope": "batch_openai",
@@ -105,7 +110,7 @@ class Remote:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Remote":
+    def from_dict(cls, data: dict[str, Any]) -> Remote:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
@@ -124,7 +129,7 @@ class Outcome:
     http_status: int | None = None
 
 
-Sink = Callable[[str], ContextManager[IO[bytes]]]  # label -> a file to stream one result file into
+Sink = Callable[[str], AbstractContextManager[IO[bytes]]]  # label -> a file to stream one result file into
 
 
 class Engine(Protocol):
@@ -132,7 +137,7 @@ class Engine(Protocol):
     limits: Limits
     uploads: bool  # True: the payload goes up as a file first (all but Anthropic)
 
-    def line(self, custom_id: str, request: "Request") -> dict[str, Any]: ...
+    def line(self, custom_id: str, request: Request) -> dict[str, Any]: ...
 
     def upload(self, path: Path, tag: Tag) -> str: ...
 
@@ -165,7 +170,7 @@ def unsupported(kind: str, *, batch_flag: bool | None = None) -> str | None:
     return NO_ENGINE.get(kind, "no batch engine")
 
 
-def engine_for(endpoint: "Endpoint", *, window: str | None = None) -> Engine:
+def engine_for(endpoint: Endpoint, *, window: str | None = None) -> Engine:
     """Import the engine module of the endpoint's kind (and so its SDK) and build it."""
     module = importlib.import_module(f"{__package__}.{ENGINE_MODULES[endpoint.kind]}")
     return module.make_engine(endpoint, window=window)

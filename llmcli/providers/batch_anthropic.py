@@ -14,15 +14,32 @@ batch is found by its request count among those created since the attempt.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 from .. import errors as E
 from . import KINDS
 from .base import Endpoint, Request, ending_of
-from .batch import CANCELED, CANCELLED, CANCELLING, COMPLETED, ERRORED, EXPIRED_ITEM, RUNNING, SUCCEEDED, Limits, \
-    Outcome, Remote, Sink, Tag, jsonl, timestamp
+from .batch import (
+    CANCELED,
+    CANCELLED,
+    CANCELLING,
+    COMPLETED,
+    ERRORED,
+    EXPIRED_ITEM,
+    NEEDS_MODEL,
+    RUNNING,
+    SUCCEEDED,
+    Limits,
+    Outcome,
+    Remote,
+    Sink,
+    Tag,
+    jsonl,
+    timestamp,
+)
 
 # 100,000 requests / 256 MB documented; 64 MB because the whole chunk is one JSON body in memory.
 LIMITS = Limits(100_000, 64 * 2**20)
@@ -31,7 +48,7 @@ _NOT_RUN = {EXPIRED_ITEM: "the batch reached its 24 h limit before this request 
 _RESULT_STATES = {"succeeded": SUCCEEDED, "errored": ERRORED, "canceled": CANCELED, "expired": EXPIRED_ITEM}
 
 
-def make_engine(endpoint: Endpoint, *, window: str | None = None) -> "AnthropicEngine":
+def make_engine(endpoint: Endpoint, *, window: str | None = None) -> AnthropicEngine:
     return AnthropicEngine(endpoint)
 
 
@@ -52,7 +69,7 @@ class AnthropicEngine:
     def line(self, custom_id: str, request: Request) -> dict[str, Any]:
         params = self.backend.batch_body(request)
         if not params.get("model"):
-            raise self.errors.make(E.BadRequestError, "a provider batch needs a model (-m MODEL or the profile's model)")
+            raise self.errors.make(E.BadRequestError, NEEDS_MODEL)
         return {"custom_id": custom_id, "params": params}
 
     def upload(self, path: Path, tag: Tag) -> str:
@@ -61,7 +78,7 @@ class AnthropicEngine:
     def create(self, *, path: Path, file_id: str | None, model: str, tag: Tag) -> Remote:
         requests = list(jsonl(path, self.errors.provider))  # one chunk, bounded by LIMITS
         with E.map_exceptions(self.backend.mapping()):
-            batch = self.backend.client().messages.batches.create(requests=requests)  # type: ignore[arg-type]
+            batch = self.backend.client().messages.batches.create(requests=requests)
         return self._remote(batch)
 
     def find(self, tag: Tag, *, since: float, count: int, exclude: frozenset[str] | set[str] = frozenset()
@@ -80,7 +97,8 @@ class AnthropicEngine:
                     found.append(batch)
         if len(found) > 1:
             ids = ", ".join(str(b.id) for b in found)
-            raise self.errors.make(E.ProviderError, f"cannot tell which of these batches chunk {tag.chunk} created: {ids}"
+            raise self.errors.make(E.ProviderError, f"cannot tell which of these batches chunk {tag.chunk} "
+                                   f"created: {ids}"
                                    " (cancel the extra one in the console, then run the same command again)")
         return self._remote(found[0]) if found else None
 
@@ -99,7 +117,8 @@ class AnthropicEngine:
         if not url:
             return
         if not same_host(url, self.base_url):
-            raise self.errors.make(E.BadResponse, f"the batch's results_url is on {urlsplit(url).netloc or url!r}, not on "
+            where = urlsplit(url).netloc or repr(url)
+            raise self.errors.make(E.BadResponse, f"the batch's results_url is on {where}, not on "
                                    f"the configured {urlsplit(self.base_url).netloc}; not sending the key there")
         options = {"headers": {"Accept": "application/binary", "X-Stainless-Raw-Response": "stream"}}
         with E.map_exceptions(self.backend.mapping()), sink("results") as out:

@@ -10,13 +10,33 @@ the API) names the job and chunk, and is how a crashed submission finds it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .. import errors as E
 from .base import Endpoint, Request, ending_of
-from .batch import CANCELED, CANCELLED, CANCELLING, COMPLETED, ERRORED, EXPIRED, EXPIRED_ITEM, FAILED, QUEUED, \
-    RUNNING, SUCCEEDED, Limits, Outcome, Remote, Sink, Tag, jsonl, timestamp
+from .batch import (
+    CANCELED,
+    CANCELLED,
+    CANCELLING,
+    COMPLETED,
+    ERRORED,
+    EXPIRED,
+    EXPIRED_ITEM,
+    FAILED,
+    NEEDS_MODEL,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    Limits,
+    Outcome,
+    Remote,
+    Sink,
+    Tag,
+    jsonl,
+    timestamp,
+)
 
 # Request count and file size are not documented for files (2 GB is third-party); kept modest.
 LIMITS = Limits(50_000, 200 * 2**20)
@@ -29,7 +49,7 @@ STATES = {
 _NOT_RUN = {"CANCELLED": CANCELED, "DEADLINE_EXCEEDED": EXPIRED_ITEM}
 
 
-def make_engine(endpoint: Endpoint, *, window: str | None = None) -> "GeminiEngine":
+def make_engine(endpoint: Endpoint, *, window: str | None = None) -> GeminiEngine:
     return GeminiEngine(endpoint)
 
 
@@ -48,7 +68,7 @@ class GeminiEngine:
 
     def line(self, custom_id: str, request: Request) -> dict[str, Any]:
         if not request.model:
-            raise self.errors.make(E.BadRequestError, "a provider batch needs a model (-m MODEL or the profile's model)")
+            raise self.errors.make(E.BadRequestError, NEEDS_MODEL)
         return {"key": custom_id, "request": self.backend.batch_body(request)}
 
     def upload(self, path: Path, tag: Tag) -> str:

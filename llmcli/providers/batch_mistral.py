@@ -9,13 +9,30 @@ a poll sees it ended.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .. import errors as E
 from .base import Endpoint, Request, ending_of
-from .batch import CANCELLED, CANCELLING, COMPLETED, EXPIRED, FAILED, QUEUED, RUNNING, SUCCEEDED, Limits, Outcome, \
-    Remote, Sink, Tag, jsonl, timestamp
+from .batch import (
+    CANCELLED,
+    CANCELLING,
+    COMPLETED,
+    EXPIRED,
+    FAILED,
+    NEEDS_MODEL,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    Limits,
+    Outcome,
+    Remote,
+    Sink,
+    Tag,
+    jsonl,
+    timestamp,
+)
 from .batch_openai import outcome
 
 ENDPOINT = "/v1/chat/completions"
@@ -27,7 +44,7 @@ STATES = {
 }
 
 
-def make_engine(endpoint: Endpoint, *, window: str | None = None) -> "MistralEngine":
+def make_engine(endpoint: Endpoint, *, window: str | None = None) -> MistralEngine:
     return MistralEngine(endpoint)
 
 
@@ -46,7 +63,7 @@ class MistralEngine:
     def line(self, custom_id: str, request: Request) -> dict[str, Any]:
         body = self.backend.batch_body(request)
         if not body.pop("model", None) or not request.model:
-            raise self.errors.make(E.BadRequestError, "a provider batch needs a model (-m MODEL or the profile's model)")
+            raise self.errors.make(E.BadRequestError, NEEDS_MODEL)
         return {"custom_id": custom_id, "body": body}
 
     def _client(self) -> Any:
@@ -103,7 +120,8 @@ class MistralEngine:
         created = timestamp(getattr(job, "created_at", None))
         errors = getattr(job, "errors", None) or []
         return Remote(
-            id=str(job.id), state=STATES.get(status, COMPLETED), status=status,  # unknown: terminal, as the SDK's helper
+            # An unknown status is terminal, as the SDK's own helper takes it.
+            id=str(job.id), state=STATES.get(status, COMPLETED), status=status,
             counts={"total": int(job.total_requests or 0), "completed": int(job.completed_requests or 0),
                     "succeeded": int(job.succeeded_requests or 0), "failed": int(job.failed_requests or 0)},
             created_at=created, expires_at=created + TIMEOUT_HOURS * 3600 if created else None,

@@ -12,15 +12,35 @@ tagged with metadata and found again by it after a crash.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .. import errors as E
 from . import KINDS
 from .base import Endpoint, Request, ending_of
-from .batch import CANCELED, CANCELLED, CANCELLING, COMPLETED, ERRORED, EXPIRED, EXPIRED_ITEM, FAILED, QUEUED, \
-    RUNNING, SUCCEEDED, Limits, Outcome, Remote, Sink, Tag, jsonl, timestamp
+from .batch import (
+    CANCELED,
+    CANCELLED,
+    CANCELLING,
+    COMPLETED,
+    ERRORED,
+    EXPIRED,
+    EXPIRED_ITEM,
+    FAILED,
+    NEEDS_MODEL,
+    QUEUED,
+    RUNNING,
+    SUCCEEDED,
+    Limits,
+    Outcome,
+    Remote,
+    Sink,
+    Tag,
+    jsonl,
+    timestamp,
+)
 
 ENDPOINT = "/v1/chat/completions"
 # Provider caps (notes' sections 1.4, 5, 6); chunks are cut at 90 % of them.
@@ -38,7 +58,7 @@ STATES = {
 _NOT_RUN = {"batch_expired": EXPIRED_ITEM, "batch_cancelled": CANCELED}
 
 
-def make_engine(endpoint: Endpoint, *, window: str | None = None) -> "OpenAIEngine":
+def make_engine(endpoint: Endpoint, *, window: str | None = None) -> OpenAIEngine:
     return OpenAIEngine(endpoint, window=window)
 
 
@@ -76,7 +96,7 @@ class OpenAIEngine:
     def line(self, custom_id: str, request: Request) -> dict[str, Any]:
         body = self.body_backend.batch_body(request)
         if not body.get("model"):
-            raise self.errors.make(E.BadRequestError, "a provider batch needs a model (-m MODEL or the profile's model)")
+            raise self.errors.make(E.BadRequestError, NEEDS_MODEL)
         return {"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": body}
 
     # -- the flow -----------------------------------------------------------------------
@@ -99,7 +119,7 @@ class OpenAIEngine:
     def create(self, *, path: Path, file_id: str | None, model: str, tag: Tag) -> Remote:
         with E.map_exceptions(self.backend.mapping()):
             batch = self._client().batches.create(
-                input_file_id=file_id or "", endpoint=ENDPOINT, completion_window=self.window,  # type: ignore[arg-type]
+                input_file_id=file_id or "", endpoint=ENDPOINT, completion_window=self.window,
                 metadata=self._tag(tag),
             )
         return self._remote(batch)

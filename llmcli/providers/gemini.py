@@ -233,7 +233,8 @@ class Backend(SDKBackend):
         # The model only goes into the URL part, dropped below; a batch engine insists on one itself.
         parameters = types._GenerateContentParameters(model=request.model or "-", contents=contents, config=config)
         convert = models._GenerateContentParameters_to_mldev
-        extra = {"root_object": parameters} if "root_object" in inspect.signature(convert).parameters else {}
+        extra: dict[str, Any] = {"root_object": parameters} if "root_object" in inspect.signature(convert).parameters \
+            else {}
         body = convert(self.client()._api_client, parameters, **extra)
         for private in ("_url", "_query", "config"):
             body.pop(private, None)

@@ -14,8 +14,21 @@ import json
 import re
 from datetime import datetime, timedelta, timezone
 
-from .batch_sim import CANCELED, CUT, ERRORED, EXPIRED, MISSING, SUCCEEDED, Batch, Knobs, Store, parts_of, rewrite, \
-    sent_text, usage_of
+from .batch_sim import (
+    CANCELED,
+    CUT,
+    ERRORED,
+    EXPIRED,
+    MISSING,
+    SUCCEEDED,
+    Batch,
+    Knobs,
+    Store,
+    parts_of,
+    rewrite,
+    sent_text,
+    usage_of,
+)
 from .server import FakeServer, Recorded, Reply, json_reply
 
 _BATCHES = "/v1/messages/batches"

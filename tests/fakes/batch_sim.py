@@ -27,8 +27,8 @@ import random
 import re
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 _TEXT = re.compile(r"<(text(?:-\d+)?)>\n(.*)</\1>\s*\Z", re.S)
 _RETRIED = re.compile(r"a\d+$")

@@ -20,8 +20,20 @@ import json
 import re
 from datetime import datetime, timezone
 
-from .batch_sim import CANCELED, CUT, ERRORED, EXPIRED, MISSING, Batch, Knobs, Store, parts_of, rewrite, \
-    sent_text, usage_of
+from .batch_sim import (
+    CANCELED,
+    CUT,
+    ERRORED,
+    EXPIRED,
+    MISSING,
+    Batch,
+    Knobs,
+    Store,
+    parts_of,
+    rewrite,
+    sent_text,
+    usage_of,
+)
 from .server import FakeServer, Recorded, Reply, json_reply
 
 _UPLOAD = re.compile(r"^/upload/(v1|v1beta)/files$")  # google-genai 2.x uploads under v1beta whatever the version

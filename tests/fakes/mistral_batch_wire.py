@@ -15,8 +15,21 @@ import json
 import re
 import uuid
 
-from .batch_sim import CANCELED, CUT, ERRORED, EXPIRED, MISSING, Batch, Knobs, Store, parse_multipart, parts_of, \
-    rewrite, sent_text, usage_of
+from .batch_sim import (
+    CANCELED,
+    CUT,
+    ERRORED,
+    EXPIRED,
+    MISSING,
+    Batch,
+    Knobs,
+    Store,
+    parse_multipart,
+    parts_of,
+    rewrite,
+    sent_text,
+    usage_of,
+)
 from .server import FakeServer, Recorded, Reply, json_reply
 
 _FILES = "/v1/files"

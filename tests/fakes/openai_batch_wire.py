@@ -15,8 +15,21 @@ from __future__ import annotations
 import json
 import re
 
-from .batch_sim import CANCELED, CUT, ERRORED, EXPIRED, MISSING, Batch, Knobs, Store, parse_multipart, parts_of, \
-    rewrite, sent_text, usage_of
+from .batch_sim import (
+    CANCELED,
+    CUT,
+    ERRORED,
+    EXPIRED,
+    MISSING,
+    Batch,
+    Knobs,
+    Store,
+    parse_multipart,
+    parts_of,
+    rewrite,
+    sent_text,
+    usage_of,
+)
 from .server import FakeServer, Recorded, Reply, json_reply
 
 _FILES = re.compile(r"^(?P<prefix>.*)/files$")
