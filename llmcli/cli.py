@@ -352,6 +352,70 @@ def completion_cmd(
     show(shell, install=install)
 
 
+# -- jobs: provider batch engines (llmcli/jobs/) ------------------------------------------
+
+jobs_app = typer.Typer(
+    rich_markup_mode=None, no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]},
+    help="Provider batch jobs (llmcli batch --provider-batch): list, status, fetch, cancel, retry.",
+)
+app.add_typer(jobs_app, name="jobs")
+JOB = typer.Argument(..., metavar="JOB", help="Job id (or a unique start of one; llmcli jobs list).")
+
+
+@jobs_app.command("list")
+def jobs_list_cmd(as_json: bool = typer.Option(False, "--json", help="One JSON array.")) -> None:
+    """Local jobs: id, profile, state, counts, age, expiry (no network)."""
+    from .jobs.commands import list_jobs
+
+    raise typer.Exit(list_jobs(as_json=as_json))
+
+
+@jobs_app.command("status")
+def jobs_status_cmd(
+    job: str = JOB,
+    wait: bool = typer.Option(False, "--wait", help="Poll until every batch has ended (Ctrl-C is safe)."),
+    interval: Optional[float] = typer.Option(None, "--interval", min=1.0, metavar="SECONDS", help="First wait between polls (default 30; grows by half each time, up to 10 min)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object."),
+) -> None:
+    """Poll each unfinished provider batch once; download results of those that ended."""
+    from .jobs.commands import show_status
+
+    raise typer.Exit(show_status(job, wait=wait, interval=interval, as_json=as_json, config_path=GLOBALS.config))
+
+
+@jobs_app.command("fetch")
+def jobs_fetch_cmd(
+    job: str = JOB,
+    force: bool = typer.Option(False, "--force", help="Also overwrite sources changed since submission, and rewrite files already written."),
+    report: Optional[str] = typer.Option(None, "--report", metavar="FILE.jsonl", help="Write one JSON line per file."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only failures."),
+) -> None:
+    """Write every finished file (atomically; again and again: nothing is rewritten)."""
+    from .jobs.commands import fetch_job
+
+    raise typer.Exit(fetch_job(job, force=force, report=report, quiet=quiet, config_path=GLOBALS.config))
+
+
+@jobs_app.command("cancel")
+def jobs_cancel_cmd(job: str = JOB) -> None:
+    """Ask the provider to cancel every unfinished batch of the job."""
+    from .jobs.commands import cancel_job
+
+    raise typer.Exit(cancel_job(job, config_path=GLOBALS.config))
+
+
+@jobs_app.command("retry")
+def jobs_retry_cmd(
+    job: str = JOB,
+    only: Optional[str] = typer.Option(None, "--only", metavar="STATES", help="Which failures: errored,expired,canceled,missing (default errored,expired,missing)."),
+    sync: bool = typer.Option(False, "--sync", help="Real-time calls instead of a new provider batch."),
+) -> None:
+    """Send the failed requests again, in a new provider batch of the same job."""
+    from .jobs.commands import retry_job
+
+    raise typer.Exit(retry_job(job, only=only, sync=sync, config_path=GLOBALS.config))
+
+
 # -- entry point ---------------------------------------------------------------------
 
 

@@ -26,7 +26,7 @@ DEFAULT_COMMAND = "run"
 
 #: Commands other branches are adding; a typo of one is refused before they land.
 #: Names already registered are taken from the group itself (this list may go once they are).
-UPCOMING_COMMANDS = ("jobs",)
+UPCOMING_COMMANDS: tuple[str, ...] = ()
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 ok, 1 provider or network error, 2 usage/config/input error, "

@@ -192,3 +192,18 @@ class Backend(SDKBackend):
     def list_models(self) -> list[str]:
         with E.map_exceptions(self.mapping()):
             return sorted(model.id for model in self.client().models.list())
+
+    # -- provider batch (llmcli/providers/batch_anthropic.py) -------------------------------
+
+    def batch_body(self, request: Request) -> dict[str, Any]:
+        """The Messages params the real-time call sends for ``request``, without ``stream``.
+
+        Built from ``_params`` itself (so a batch request's ``params`` carry whatever
+        ``_params`` adds later), ``extra_body`` merged in as the SDK merges it.
+        """
+        import anthropic
+
+        from .batch_body import sdk_body
+
+        return sdk_body(self._params(request), (anthropic.Omit, anthropic.NotGiven))
+

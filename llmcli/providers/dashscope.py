@@ -233,6 +233,22 @@ class Backend(SDKBackend):
             f"DashScope has no model list endpoint; see {MODELS_URL}",
         )
 
+    # -- provider batch (llmcli/providers/batch_openai.py, compatible mode) ------------------
+
+    def batch_body(self, request: Request) -> dict[str, Any]:
+        """The body of the same request in DashScope's OpenAI-compatible mode, which runs its batches.
+
+        Built from ``_params`` itself, so every generation setting it sends (today
+        model, messages, temperature, max_tokens; whatever it adds later) is kept;
+        dropped are the native call's transport options, which are not body (the key,
+        the address, the timeout, headers) and its streaming and result-format flags,
+        which compatible mode does not take.
+        """
+        from .batch_body import sdk_body
+
+        model = request.model or KINDS[self.endpoint.kind].model
+        return sdk_body(self._params(request, model), (), drop=_NATIVE_ONLY)
+
 
 def _int(value: Any) -> int | None:
     try:
@@ -260,4 +276,9 @@ def _text(content: Any) -> str:
     if isinstance(content, list):  # [{"text": "..."}] as multimodal models send
         return "".join(part.get("text", "") for part in content if isinstance(part, dict))
     return ""
+
+
+# What dashscope.Generation.call takes that is not a generation setting of the request body.
+_NATIVE_ONLY = ("api_key", "base_address", "request_timeout", "headers", "workspace", "result_format",
+                "incremental_output")
 

@@ -204,6 +204,42 @@ class Backend(SDKBackend):
             names = (model.name or "" for model in self.client().models.list())
             return sorted(name.removeprefix("models/") for name in names if name)
 
+    # -- provider batch (llmcli/providers/batch_gemini.py) ----------------------------------
+
+    def batch_body(self, request: Request) -> dict[str, Any]:
+        """The REST body (``contents``, ``systemInstruction``, ``generationConfig``) the real-time call sends.
+
+        The config is the one ``_events`` builds (when that changes, this must: one
+        ``_config(request)`` for both is the lead's refactor), turned into JSON by the
+        SDK's own request converter (the code ``generate_content_stream`` runs), so a batch
+        file line is exactly a real-time request; only the model, which a batch job
+        names once, is left out.
+        """
+        import inspect
+
+        from google.genai import _common, models, types
+
+        request, _ = prepare(self.endpoint.kind, request)  # as _events: the level checked
+        config = types.GenerateContentConfig(
+            system_instruction=request.system or None,
+            temperature=request.temperature,
+            max_output_tokens=request.max_tokens,
+            thinking_config=self._thinking_config(request, types),
+        )
+        contents = [
+            {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
+            for m in request.messages
+        ]
+        # The model only goes into the URL part, dropped below; a batch engine insists on one itself.
+        parameters = types._GenerateContentParameters(model=request.model or "-", contents=contents, config=config)
+        convert = models._GenerateContentParameters_to_mldev
+        extra: dict[str, Any] = {"root_object": parameters} if "root_object" in inspect.signature(convert).parameters \
+            else {}
+        body = convert(self.client()._api_client, parameters, **extra)
+        for private in ("_url", "_query", "config"):
+            body.pop(private, None)
+        return _common.encode_unserializable_types(_common.convert_to_dict(body))
+
 
 def _text_of(candidate: Any) -> str:
     """The answer text of one chunk's candidate, leaving out thought summaries and non-text parts."""

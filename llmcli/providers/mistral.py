@@ -177,6 +177,23 @@ class Backend(SDKBackend):
                 ids.append(ident)
         return sorted(set(ids))
 
+    # -- provider batch (llmcli/providers/batch_mistral.py) ---------------------------------
+
+    def batch_body(self, request: Request) -> dict[str, Any]:
+        """The chat body the real-time call sends for ``request``, without its streaming flags.
+
+        Built from ``_params`` itself (whatever it adds later is kept); dropped are the
+        SDK's per-call options (``http_headers``, ``retries``, ``server_url``,
+        ``timeout_ms``) and unset values.  The Speakeasy SDK sends its keyword names
+        as the JSON field names.
+        """
+        from mistralai.client.types import UNSET
+
+        from .batch_body import sdk_body
+
+        return sdk_body(self._params(request), (type(UNSET),),
+                        drop=("http_headers", "retries", "server_url", "timeout_ms"))
+
 
 def _server_url(base_url: str | None) -> str | None:
     """The SDK wants the host root; accept a base URL written with /v1 too."""

@@ -143,6 +143,22 @@ class Backend(SDKBackend):
         with E.map_exceptions(self.mapping()):
             return sorted(model.id for model in self.client().models.list())
 
+    # -- provider batch (llmcli/providers/batch_openai.py) ----------------------------------
+
+    def batch_body(self, request: Request) -> dict[str, Any]:
+        """The JSON body the real-time call sends for ``request``, without its streaming flags.
+
+        Built from ``_params`` itself, so a batch line carries every setting a real-time
+        call would (whatever ``_params`` adds later); only what is not body is dropped:
+        the streaming flags, the SDK's request options, unset values, and ``extra_body``
+        merged in as the SDK merges it into the JSON it sends.
+        """
+        import openai
+
+        from .batch_body import sdk_body
+
+        return sdk_body(self._params(request, openai), (openai.Omit, openai.NotGiven))
+
 
 def _reasoning_of(delta: Any) -> str | None:
     """The thinking a chunk's delta carries, from whichever field the server uses; None if none.

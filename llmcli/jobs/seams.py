@@ -1,0 +1,95 @@
+"""Where provider batch jobs meet the one call path: one function for each thing both modes share.
+
+- :func:`endpoint` — a profile with its key and headers resolved, as
+  ``llmcli.call.Call.endpoint`` resolves them for every call;
+- :func:`answer` — a result line's text made into an ``Answer`` the way
+  ``llmcli.session.complete`` makes a streamed one (thinking split off, a
+  lone ``</think>`` and a whole-answer wrapper removed), then judged by
+  ``session.check_answer`` as a batch unit is: cut, filtered or empty answers
+  never replace a file;
+- :func:`publish` — one rewritten file through local batch's
+  ``batch/publish.py::publish`` (atomic write, backup, journal, a changed
+  source never replaced);
+- :func:`complete` — one real-time call for ``jobs retry --sync``, through
+  ``session.complete`` under the profile's retry policy (its answer judged
+  at fetch by :func:`answer`, like every other).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import errors as E
+
+if TYPE_CHECKING:
+    from ..batch.manifest import Journal
+    from ..batch.plan import Job
+    from ..config import Profile
+    from ..providers.base import Endpoint, Request
+
+
+def _call(config_path: Path | None, timeout: float | None = None) -> Any:
+    from ..call import Call, CallFlags
+
+    return Call.resolve(CallFlags(config_path=str(config_path) if config_path else None, timeout=timeout))
+
+
+def endpoint(profile: Profile, config_path: Path | None = None, timeout: float | None = None) -> Endpoint:
+    return _call(config_path, timeout).endpoint(profile)
+
+
+def answer(item: Any, core: str, *, provider: str, profile: str, clean: bool, think_open: bool,
+           chunked: bool) -> tuple[str, str | None]:
+    """(the text to write, None) for a usable result, or ("", why it cannot be used)."""
+    from ..clean import clean_answer
+    from ..providers.base import Done, ReasoningDelta, TextDelta
+    from ..session import Answer, check_answer
+    from ..thinking import split, strip_lone_close
+
+    parts: list[str] = []
+    thoughts: list[str] = []
+    for event in split(iter([TextDelta(item.text or ""), Done(item.finish, None, item.ending or "")]),
+                       opened=think_open):
+        if isinstance(event, TextDelta):
+            parts.append(event.text)
+        elif isinstance(event, ReasoningDelta):
+            thoughts.append(event.text)
+    text = "".join(parts)
+    if clean:
+        text, late = strip_lone_close(text, source=core)
+        thoughts.append(late)
+        text = clean_answer(text, core)
+    result = Answer(text=text, profile=profile, provider=provider, model=None, usage=None,
+                    finish_reason=item.finish, ending=item.ending or "", seconds=0.0, reasoning="".join(thoughts))
+    try:
+        check_answer(result, replaces_text=True, chunked=chunked)
+    except E.ProviderError as err:
+        why = err.message + (f" ({err.hint})" if err.hint else "")
+        return "", " ".join(why.split())
+    return result.text, None
+
+
+def publish(job: Job, original: bytes, new_text: str, *, backup: bool, backup_dir: Path | None,
+            journal: Journal | None, settings_id: str, force: bool) -> Path:
+    """Write ``new_text`` as ``job``'s output exactly as local batch does; ``SourceChanged`` if edited in place."""
+    from ..batch.publish import Publishing
+    from ..batch.publish import publish as write
+
+    how = Publishing(journal=journal, fingerprint=settings_id, backup=backup, backup_dir=backup_dir,
+                     overwrite_changed=force)
+    return write(job, original, new_text, how)
+
+
+def complete(endpoint: Endpoint, request: Request, profile: Profile, config_path: Path | None) -> Any:
+    """One real-time call under the profile's retry policy; the ``session.Answer`` as it came.
+
+    Not cleaned nor checked here: its text is stored like a result line and goes
+    through :func:`answer` at fetch, as every other answer of the job does.
+    """
+    from ..providers import backend_for
+    from ..session import complete as call
+
+    policy = _call(config_path).policy(profile)
+    return call(backend_for(endpoint), request, policy=policy, replay=True,
+                think_open=getattr(profile, "think_tags", "auto") == "open")
