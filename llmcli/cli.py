@@ -160,6 +160,7 @@ def batch_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only failures."),
     cache: Optional[bool] = CACHE,
     no_log: bool = NO_LOG,
+    provider_batch: bool = typer.Option(False, "--provider-batch", help="Submit to the provider's batch engine (about half the price, within 24 h); prints the job id (llmcli jobs)."),
 ) -> None:
     """Rewrite many files concurrently, safely and resumably."""
     from .batch.command import BatchOptions, run_batch
@@ -169,7 +170,7 @@ def batch_cmd(
         out=out, suffix=suffix, in_place=in_place, backup=not no_backup, backup_dir=backup_dir,
         instruction=instruction, jobs=jobs, rpm=rpm, max_input_chars=max_input_chars,
         markdown_safe=markdown_safe, clean=clean, force=force, dry_run=dry_run, diff=diff, report=report,
-        quiet=quiet, cache=cache, no_log=no_log,
+        quiet=quiet, cache=cache, no_log=no_log, provider_batch=provider_batch,
     ))
     if code:
         raise typer.Exit(code)

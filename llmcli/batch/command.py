@@ -51,6 +51,7 @@ class BatchOptions:
     quiet: bool = False
     no_log: bool = False
     cache: bool | None = None  # None: the profile's `cache`
+    provider_batch: bool = False  # hand the requests to the provider's batch engine (llmcli/jobs/)
 
 
 def run_batch(o: BatchOptions) -> int:
@@ -60,6 +61,8 @@ def run_batch(o: BatchOptions) -> int:
     call = Call.resolve(o.call, with_fallbacks=True)
     if call.style is None and not o.instruction:
         raise E.UsageError("say what to do: -s STYLE (llmcli styles) or -i 'INSTRUCTION'")
+    if o.provider_batch:
+        _check_engine(call, o)
     mode = OutputMode.choose(o.out, o.suffix, o.in_place, needed=not (o.dry_run or o.diff))
     if o.backup_dir and not o.in_place:
         raise E.UsageError("--backup-dir goes with --in-place")
@@ -75,6 +78,8 @@ def run_batch(o: BatchOptions) -> int:
     journal = None if o.diff else Journal()
     if o.dry_run:
         return _dry_run(jobs, o, call, max_chars, journal, settings_id)
+    if o.provider_batch:
+        return _submit(jobs, o, call, instruction, max_chars, settings_id)
     if journal is not None:
         _check_writable(journal.path, "the batch journal")
 
@@ -161,6 +166,36 @@ class _InOrder:
         out = [self.waiting[i] for i in sorted(self.waiting) if self.waiting[i]]
         self.waiting.clear()
         return out
+
+
+def _check_engine(call, o: BatchOptions) -> None:
+    """--provider-batch: the profile's provider must have a batch engine (a one-line error before anything is written)."""
+    from ..providers.batch import unsupported
+
+    if o.diff:
+        raise E.UsageError("--provider-batch and --diff do not go together (review the fetched files instead)")
+    why = unsupported(call.profile.provider, batch_flag=call.profile.batch)
+    if why:
+        raise E.UsageError(f"profile '{call.profile.name}': --provider-batch: {why}")
+
+
+def _submit(jobs, o: BatchOptions, call, instruction: str, max_chars: int, settings_id: str) -> int:
+    """Hand the batch to the provider's engine: each unit's request is the one a real-time call would send."""
+    from .. import jobs as provider_jobs
+    from ..inputs import Document
+    from ..jobs.submission import SubmitOptions
+
+    def build_request(job, text: str):
+        return call.request(call.compose([Document(str(job.source), text)], instruction))
+
+    job_id = provider_jobs.submit(
+        jobs, build_request, call.profile, endpoint=call.endpoint(call.profile), config_path=call.config.path,
+        options=SubmitOptions(max_chars=max_chars, markdown_safe=o.markdown_safe, clean=o.clean, backup=o.backup,
+                              backup_dir=Path(o.backup_dir) if o.backup_dir else None, settings_id=settings_id,
+                              force=o.force, quiet=o.quiet),
+    )
+    write_stdout(job_id + "\n")
+    return E.EXIT_OK
 
 
 def _check_writable(path: Path, what: str) -> None:
