@@ -13,6 +13,7 @@ redirection would, and atomically wherever a rename can publish the data
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import re
 import stat
@@ -67,21 +68,31 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int | No
     atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
 
 
-def remove_stale_temps(path: str | os.PathLike[str]) -> None:
-    """Delete temp files a killed writer left beside ``path`` (``.NAME.*.tmp``)."""
+def remove_stale_temps(path: str | os.PathLike[str], seen: dict[Path, list[str]] | None = None) -> None:
+    """Delete temp files a killed writer left beside ``path`` (``.NAME.*.tmp``).
+
+    ``seen``: a run's cache of each directory's temp files as they were when the run
+    first looked (a batch publishing 10,000 files into one directory lists it once, not
+    once per file; and a temp file another worker of the run is writing right now was
+    not there then, so it is never taken for a stale one).
+    """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
-    for stale in directory.glob(f".{glob_escape(target.name)}.*.tmp"):
+    if seen is None:
+        names = [entry.name for entry in directory.glob(f".{glob.escape(target.name)}.*.tmp")]
+    else:
+        if directory not in seen:
+            try:
+                seen[directory] = [e.name for e in os.scandir(directory) if e.name.startswith(".") and e.name.endswith(".tmp")]
+            except OSError:
+                seen[directory] = []
+        prefix = f".{target.name}."
+        names = [name for name in seen[directory] if name.startswith(prefix)]
+    for name in names:
         try:
-            stale.unlink()
+            (directory / name).unlink()
         except OSError:
             pass
-
-
-def glob_escape(name: str) -> str:
-    import glob
-
-    return glob.escape(name)
 
 
 def keep_backup(path: str | os.PathLike[str], original: bytes, base: Path | None = None) -> Path:

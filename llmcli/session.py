@@ -146,13 +146,7 @@ def complete(
     except BaseException:
         shown.abort()
         raise
-    if clean_source:
-        from .clean import clean_answer
-
-        text, late_thinking = strip_lone_close(text, source=clean_source)
-        if late_thinking:
-            thoughts.append(late_thinking)
-        text = clean_answer(text, clean_source)
+    text, reasoning = finished_text(text, "".join(thoughts), clean_source)
     return Answer(
         text=text,
         profile=endpoint.profile,
@@ -163,8 +157,24 @@ def complete(
         ending=done.ending,
         seconds=time.monotonic() - started,
         attempts=attempts,
-        reasoning="".join(thoughts),
+        reasoning=reasoning,
     )
+
+
+def finished_text(text: str, reasoning: str, clean_source: str | None) -> tuple[str, str]:
+    """The answer once it is whole: (text, reasoning) with the clean-up applied when ``clean_source`` is given.
+
+    A lone ``</think>`` (the chat template opened the block in the prompt) and what
+    precedes it move to the reasoning, then a wrapper around the whole answer is
+    taken off.  Streaming answers (:func:`complete`) and a provider batch's result
+    lines (llmcli/jobs/) both end here.
+    """
+    if not clean_source:
+        return text, reasoning
+    from .clean import clean_answer
+
+    text, late_thinking = strip_lone_close(text, source=clean_source)
+    return clean_answer(text, clean_source), reasoning + late_thinking
 
 
 def cached_answer(record: Any, endpoint: Any) -> Answer:

@@ -16,7 +16,7 @@ publish through :func:`publish`, so they share every guarantee:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..atomic import atomic_write_bytes, keep_backup, remove_stale_temps
@@ -44,6 +44,7 @@ class Publishing:
     backup: bool = True
     backup_dir: Path | None = None
     overwrite_changed: bool = False  # --force for a provider batch's stale sources
+    temps_seen: dict[Path, list[str]] = field(default_factory=dict, compare=False)  # remove_stale_temps' cache
 
 
 def publish(job: Job, original: bytes, text: str, how: Publishing) -> Path:
@@ -65,7 +66,7 @@ def publish(job: Job, original: bytes, text: str, how: Publishing) -> Path:
     if in_place and how.backup:
         _backup(job, original, how.backup_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(target)
+    remove_stale_temps(target, how.temps_seen)
     input_sha, output_sha = sha256(original), sha256(data)
 
     def before_replace() -> None:

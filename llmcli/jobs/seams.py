@@ -42,10 +42,9 @@ def endpoint(profile: Profile, config_path: Path | None = None, timeout: float |
 def answer(item: Any, core: str, *, provider: str, profile: str, clean: bool, think_open: bool,
            chunked: bool) -> tuple[str, str | None]:
     """(the text to write, None) for a usable result, or ("", why it cannot be used)."""
-    from ..clean import clean_answer
     from ..providers.base import Done, ReasoningDelta, TextDelta
-    from ..session import Answer, check_answer
-    from ..thinking import split, strip_lone_close
+    from ..session import Answer, check_answer, finished_text
+    from ..thinking import split
 
     parts: list[str] = []
     thoughts: list[str] = []
@@ -55,13 +54,9 @@ def answer(item: Any, core: str, *, provider: str, profile: str, clean: bool, th
             parts.append(event.text)
         elif isinstance(event, ReasoningDelta):
             thoughts.append(event.text)
-    text = "".join(parts)
-    if clean:
-        text, late = strip_lone_close(text, source=core)
-        thoughts.append(late)
-        text = clean_answer(text, core)
+    text, reasoning = finished_text("".join(parts), "".join(thoughts), core if clean else None)
     result = Answer(text=text, profile=profile, provider=provider, model=None, usage=None,
-                    finish_reason=item.finish, ending=item.ending or "", seconds=0.0, reasoning="".join(thoughts))
+                    finish_reason=item.finish, ending=item.ending or "", seconds=0.0, reasoning=reasoning)
     try:
         check_answer(result, replaces_text=True, chunked=chunked)
     except E.ProviderError as err:

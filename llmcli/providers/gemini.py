@@ -136,6 +136,24 @@ class Backend(SDKBackend):
             fields["include_thoughts"] = True
         return types.ThinkingConfig(**fields) if fields else None
 
+    def _request_parts(self, request: Request, *, streaming: bool = True) -> tuple[list[dict[str, Any]], Any]:
+        """The contents and config one request sends: the real-time stream and a batch line alike."""
+        from google.genai import types
+
+        config = types.GenerateContentConfig(
+            system_instruction=request.system or None,
+            temperature=request.temperature,
+            max_output_tokens=request.max_tokens,
+            thinking_config=self._thinking_config(request, types),
+            # No tools are ever sent; skip the SDK's function-calling loop (a client-side setting).
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True) if streaming else None,
+        )
+        contents = [
+            {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
+            for m in request.messages
+        ]
+        return contents, config
+
     def _events(self, request: Request) -> Iterator[Event]:
         request, _ = prepare(self.endpoint.kind, request)  # as the call layer did: the level checked
         usage = None
@@ -145,20 +163,7 @@ class Backend(SDKBackend):
         model = request.model
         with E.map_exceptions(self.mapping()):
             client = self.client()
-            from google.genai import types
-
-            config = types.GenerateContentConfig(
-                system_instruction=request.system or None,
-                temperature=request.temperature,
-                max_output_tokens=request.max_tokens,
-                thinking_config=self._thinking_config(request, types),
-                # No tools are ever sent; skip the SDK's function-calling loop.
-                automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
-            )
-            contents = [
-                {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
-                for m in request.messages
-            ]
+            contents, config = self._request_parts(request)
             name = request.model or KINDS[self.endpoint.kind].model or ""  # the one the level was checked for
             chunks = client.models.generate_content_stream(model=name, contents=contents, config=config)
             try:
@@ -209,9 +214,8 @@ class Backend(SDKBackend):
     def batch_body(self, request: Request) -> dict[str, Any]:
         """The REST body (``contents``, ``systemInstruction``, ``generationConfig``) the real-time call sends.
 
-        The config is the one ``_events`` builds (when that changes, this must: one
-        ``_config(request)`` for both is the lead's refactor), turned into JSON by the
-        SDK's own request converter (the code ``generate_content_stream`` runs), so a batch
+        The contents and config are the ones ``_events`` sends (``_request_parts``), turned
+        into JSON by the SDK's own request converter (the code ``generate_content_stream`` runs), so a batch
         file line is exactly a real-time request; only the model, which a batch job
         names once, is left out.
         """
@@ -220,16 +224,7 @@ class Backend(SDKBackend):
         from google.genai import _common, models, types
 
         request, _ = prepare(self.endpoint.kind, request)  # as _events: the level checked
-        config = types.GenerateContentConfig(
-            system_instruction=request.system or None,
-            temperature=request.temperature,
-            max_output_tokens=request.max_tokens,
-            thinking_config=self._thinking_config(request, types),
-        )
-        contents = [
-            {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
-            for m in request.messages
-        ]
+        contents, config = self._request_parts(request, streaming=False)
         # The model only goes into the URL part, dropped below; a batch engine insists on one itself.
         parameters = types._GenerateContentParameters(model=request.model or "-", contents=contents, config=config)
         convert = models._GenerateContentParameters_to_mldev

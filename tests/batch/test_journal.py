@@ -8,8 +8,8 @@ from llmcli.batch.manifest import Journal, fingerprint, sha256
 def test_done_means_the_target_holds_the_recorded_output(tmp_path):
     src, out = tmp_path / "a.txt", tmp_path / "o.txt"
     src.write_bytes(b"in")
-    journal = Journal(tmp_path / "j.jsonl")
-    journal.record(src, out, "job1", sha256(b"in"), sha256(b"OUT"))
+    Journal(tmp_path / "j.jsonl").record(src, out, "job1", sha256(b"in"), sha256(b"OUT"))
+    journal = Journal(tmp_path / "j.jsonl")  # the next run reads it back
     assert not journal.is_done(src, out, "job1", sha256(b"in"))  # killed before the rename: not done
     out.write_bytes(b"OUT")
     assert journal.is_done(src, out, "job1", sha256(b"in"))
@@ -21,10 +21,9 @@ def test_done_means_the_target_holds_the_recorded_output(tmp_path):
 
 def test_in_place_the_rewritten_input_counts_as_done(tmp_path):
     src = tmp_path / "a.txt"
-    journal = Journal(tmp_path / "j.jsonl")
-    journal.record(src, src, "job", sha256(b"before"), sha256(b"after"))
+    Journal(tmp_path / "j.jsonl").record(src, src, "job", sha256(b"before"), sha256(b"after"))
     src.write_bytes(b"after")
-    assert journal.is_done(src, src, "job", sha256(b"after"))
+    assert Journal(tmp_path / "j.jsonl").is_done(src, src, "job", sha256(b"after"))
 
 
 def test_a_reopened_journal_knows_earlier_runs_and_skips_torn_lines(tmp_path):
