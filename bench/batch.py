@@ -100,7 +100,8 @@ def main() -> None:
             ideal = files * args.latency / jobs
             ours, peak = run_llmcli(work, "src" if jobs > 1 else "src1", jobs, env)
             raw = run_raw(f"{server.url}/v1", files, jobs, env)
-            print(f"{jobs:>4} {files:>6} {ours:>9.2f} {ideal:>8.2f} {raw:>11.2f} {ideal / ours:>13.2f} {raw / ours:>11.2f} "
+            print(f"{jobs:>4} {files:>6} {ours:>9.2f} {ideal:>8.2f} {raw:>11.2f} "
+                  f"{ideal / ours:>13.2f} {raw / ours:>11.2f} "
                   f"{peak:>9.1f}")
     server.stop()
 

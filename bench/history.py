@@ -37,7 +37,8 @@ def sample_fields(i: int) -> dict:
 
     text = f"File {i}: teh quick brown fox jumps over teh lazy dog.\n" * 20
     return dict(
-        endpoint=Endpoint(profile="bench", kind="openai-compatible", base_url="http://127.0.0.1:9/v1", api_key="sk-bench"),
+        endpoint=Endpoint(profile="bench", kind="openai-compatible", base_url="http://127.0.0.1:9/v1",
+                          api_key="sk-bench"),
         request=Request(messages=(Message("user", f"<text>\n{text}</text>"),), model="m", system="Fix the spelling."),
         style="fix", input_text=text, answer=text.replace("teh", "the"), usage=Usage(300, 300, 600),
         seconds=0.9, attempts=1, finish_reason="stop", mode="batch", source=f"docs/{i}.md",
@@ -60,7 +61,7 @@ def batch(files: int, jobs: int, latency: float, rounds: int) -> None:
         return time.perf_counter() - start
 
     base, logged = [], []
-    for r in range(rounds):  # interleaved, so drift on a loaded machine hits both alike
+    for _ in range(rounds):  # interleaved, so drift on a loaded machine hits both alike
         base.append(run(None))
         with tempfile.TemporaryDirectory() as tmp, history.Log(Path(tmp) / "history.db") as log:
             logged.append(run(log))
@@ -113,7 +114,8 @@ def one_shot(existing: int, runs: int) -> None:
 
 def wall(runs: int) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    help_text = subprocess.run([sys.executable, "-m", "llmcli", "--help"], env=env, capture_output=True, text=True).stdout
+    help_text = subprocess.run([sys.executable, "-m", "llmcli", "--help"], env=env, capture_output=True,
+                               text=True).stdout
     if "--no-log" not in help_text:
         print("wall      skipped: --no-log is not an option yet (the call path does not record until it is wired)")
         return

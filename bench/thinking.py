@@ -18,8 +18,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -84,7 +84,7 @@ def main() -> None:
     for name, events in shapes.items():
         opened = name.startswith("opened")
         base, _, _ = best(identity, events, args.runs)
-        cost, text, reasoning = best(lambda it: split(it, opened=opened), events, args.runs)
+        cost, text, reasoning = best(lambda it, opened=opened: split(it, opened=opened), events, args.runs)
         print(f"{name:24} {len(events) - 2:7d} {base * 1000:12.2f} {cost * 1000:9.2f} {cost / base:6.2f}  "
               f"{text}/{reasoning}")
 

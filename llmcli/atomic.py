@@ -19,9 +19,9 @@ import re
 import stat
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Union
 
 
 def atomic_write_bytes(
@@ -83,7 +83,8 @@ def remove_stale_temps(path: str | os.PathLike[str], seen: dict[Path, list[str]]
     else:
         if directory not in seen:
             try:
-                seen[directory] = [e.name for e in os.scandir(directory) if e.name.startswith(".") and e.name.endswith(".tmp")]
+                seen[directory] = [e.name for e in os.scandir(directory)
+                                   if e.name.startswith(".") and e.name.endswith(".tmp")]
             except OSError:
                 seen[directory] = []
         prefix = f".{target.name}."
@@ -143,7 +144,7 @@ class Target:
         return self.kind == STDOUT
 
 
-def resolve_target(name: Union[str, "os.PathLike[str]"]) -> Target:
+def resolve_target(name: str | os.PathLike[str]) -> Target:
     """What ``name`` is as an output; raises OSError for a directory, a symlink loop, a name that cannot be.
 
     Nothing is created or written.  A dangling symlink resolves to the file it
@@ -172,7 +173,7 @@ def resolve_target(name: Union[str, "os.PathLike[str]"]) -> Target:
 
 
 def write_target(
-    target: Union[Target, str, "os.PathLike[str]"],
+    target: Target | str | os.PathLike[str],
     data: bytes,
     *,
     mode: int | None = None,

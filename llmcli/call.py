@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from . import config as C
 from .inputs import Document, Inputs
@@ -82,7 +83,7 @@ class Call:
     fell_back: bool = False  # nothing chose a profile and no key variable is set: the local fallback
 
     @classmethod
-    def resolve(cls, flags: CallFlags, *, with_fallbacks: bool = False) -> "Call":
+    def resolve(cls, flags: CallFlags, *, with_fallbacks: bool = False) -> Call:
         """Load the config and pick the style and profile; every usage error surfaces here, before any request."""
         from . import presets
         from .errors import UsageError
@@ -171,7 +172,7 @@ class Call:
         return warnings
 
     def endpoint(self, profile: C.Profile | None = None) -> Endpoint:
-        """Where and how to reach ``profile``, its key resolved (may run api_key_cmd; a missing key is a ConfigError)."""
+        """Where and how to reach ``profile``, its key resolved (may run api_key_cmd; no key: a ConfigError)."""
         from . import keys
 
         profile = profile or self.profile

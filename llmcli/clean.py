@@ -30,7 +30,8 @@ def clean_answer(answer: str, source: str) -> str:
         core = m.group("body").strip("\n")
         answer = core
     m = _FENCE.match(core)
-    if m and not src.startswith(m.group("fence")[:3]) and not re.search(rf"^{re.escape(m.group('fence'))}", m.group("body"), re.M):
+    inner_fence = m and re.search(rf"^{re.escape(m.group('fence'))}", m.group("body"), re.M)
+    if m and not src.startswith(m.group("fence")[:3]) and not inner_fence:
         return m.group("body")
     if len(core) >= 2 and core[0] in _QUOTES and core[-1] == _QUOTES[core[0]] and not src.startswith(core[0]):
         inner = core[1:-1]

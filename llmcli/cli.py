@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -57,7 +57,7 @@ REASONING = typer.Option(None, "--reasoning", metavar="LEVEL", help="Reasoning e
 VARIABLES = typer.Option(None, "--var", "-V", metavar="NAME=VALUE", help="Set a template variable; repeatable.")
 
 
-def _call_flags(params: dict) -> "CallFlags":
+def _call_flags(params: dict) -> CallFlags:
     """The call settings among a command's parameters (named as CallFlags' fields), for llmcli.call.
 
     Both the default command and batch pass their ``locals()``: a setting added to
@@ -78,32 +78,32 @@ def _call_flags(params: dict) -> "CallFlags":
 
 @app.command(DEFAULT_COMMAND, hidden=True, context_settings={"help_option_names": ["-h", "--help"]})
 def run(
-    words: Optional[List[str]] = typer.Argument(None, metavar="[INSTRUCTION]...", help="Instruction words; '-' = stdin."),
-    profile: Optional[str] = PROFILE,
-    model: Optional[str] = MODEL,
-    temperature: Optional[float] = TEMPERATURE,
-    max_tokens: Optional[int] = MAX_TOKENS,
-    system: Optional[str] = SYSTEM,
-    timeout: Optional[float] = TIMEOUT,
-    retries: Optional[int] = RETRIES,
-    max_wait: Optional[float] = MAX_WAIT,
-    reasoning: Optional[str] = REASONING,
-    show_reasoning: Optional[bool] = typer.Option(None, "--show-reasoning/--hide-reasoning", help="Print the model's thinking dim on stderr (with --json: in its 'reasoning' field)."),
-    files: Optional[List[str]] = typer.Option(None, "--file", "-f", metavar="FILE", help="Read text from FILE ('-' = stdin); repeatable."),
-    output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE", help="Write the answer to FILE (atomically) instead of stdout."),
+    words: list[str] | None = typer.Argument(None, metavar="[INSTRUCTION]...", help="Instruction words; '-' = stdin."),
+    profile: str | None = PROFILE,
+    model: str | None = MODEL,
+    temperature: float | None = TEMPERATURE,
+    max_tokens: int | None = MAX_TOKENS,
+    system: str | None = SYSTEM,
+    timeout: float | None = TIMEOUT,
+    retries: int | None = RETRIES,
+    max_wait: float | None = MAX_WAIT,
+    reasoning: str | None = REASONING,
+    show_reasoning: bool | None = typer.Option(None, "--show-reasoning/--hide-reasoning", help="Print the model's thinking dim on stderr (with --json: in its 'reasoning' field)."),
+    files: list[str] | None = typer.Option(None, "--file", "-f", metavar="FILE", help="Read text from FILE ('-' = stdin); repeatable."),
+    output: str | None = typer.Option(None, "--output", "-o", metavar="FILE", help="Write the answer to FILE (atomically) instead of stdout."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (text, profile, provider, model, usage, seconds) at the end."),
     raw: bool = typer.Option(False, "--raw", help="Plain text even on a terminal."),
     markdown: bool = typer.Option(True, "--markdown/--no-markdown", help="Render Markdown on a terminal."),
     usage: bool = typer.Option(False, "--usage", "-u", help="Print tokens and time on stderr."),
-    style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Rewrite with a style or template (llmcli styles); words are then the text.",
+    style: str | None = typer.Option(None, "--style", "-s", metavar="NAME", help="Rewrite with a style or template (llmcli styles); words are then the text.",
                                         autocompletion=style_names),
-    to: Optional[str] = typer.Option(None, "--to", metavar="LANG", help="Target language (translate; with another style: write the result in LANG)."),
-    variables: Optional[List[str]] = VARIABLES,
+    to: str | None = typer.Option(None, "--to", metavar="LANG", help="Target language (translate; with another style: write the result in LANG)."),
+    variables: list[str] | None = VARIABLES,
     clean: bool = CLEAN,
     diff: bool = typer.Option(False, "--diff", help="Show what changed: coloured on a terminal, a unified diff in a pipe."),
     continue_: bool = typer.Option(False, "--continue", "-c", help="Refine the last answer: the new words (or -s STYLE) continue its conversation."),
-    cid: Optional[str] = typer.Option(None, "--cid", metavar="ID", help="Continue from an older answer (an id from llmcli history)."),
-    cache: Optional[bool] = CACHE,
+    cid: str | None = typer.Option(None, "--cid", metavar="ID", help="Continue from an older answer (an id from llmcli history)."),
+    cache: bool | None = CACHE,
     no_log: bool = NO_LOG,
 ) -> None:
     """Send the instruction and text to the model and stream the answer."""
@@ -125,40 +125,40 @@ def run(
 
 @app.command("batch", context_settings={"help_option_names": ["-h", "--help"]})
 def batch_cmd(
-    paths: Optional[List[str]] = typer.Argument(None, metavar="[PATH|DIR|GLOB]...", help="Files, directories (recursed) or quoted globs ('docs/**/*.md')."),
-    from_file: Optional[str] = typer.Option(None, "--from", metavar="FILE", help="Read paths, one per line, from FILE ('-' = stdin)."),
-    include: Optional[List[str]] = typer.Option(None, "--include", metavar="GLOB", help="Only files matching GLOB in directories and globs; repeatable."),
-    exclude: Optional[List[str]] = typer.Option(None, "--exclude", metavar="GLOB", help="Skip files matching GLOB; repeatable."),
-    out: Optional[str] = typer.Option(None, "--out", metavar="DIR", help="Write answers under DIR, mirroring the input tree."),
-    suffix: Optional[str] = typer.Option(None, "--suffix", metavar="S", help="Write a.txt's answer to a<S>.txt beside it."),
+    paths: list[str] | None = typer.Argument(None, metavar="[PATH|DIR|GLOB]...", help="Files, directories (recursed) or quoted globs ('docs/**/*.md')."),
+    from_file: str | None = typer.Option(None, "--from", metavar="FILE", help="Read paths, one per line, from FILE ('-' = stdin)."),
+    include: list[str] | None = typer.Option(None, "--include", metavar="GLOB", help="Only files matching GLOB in directories and globs; repeatable."),
+    exclude: list[str] | None = typer.Option(None, "--exclude", metavar="GLOB", help="Skip files matching GLOB; repeatable."),
+    out: str | None = typer.Option(None, "--out", metavar="DIR", help="Write answers under DIR, mirroring the input tree."),
+    suffix: str | None = typer.Option(None, "--suffix", metavar="S", help="Write a.txt's answer to a<S>.txt beside it."),
     in_place: bool = typer.Option(False, "--in-place", help="Replace each file (keeps FILE.bak)."),
     no_backup: bool = typer.Option(False, "--no-backup", help="With --in-place: keep no backup."),
-    backup_dir: Optional[str] = typer.Option(None, "--backup-dir", metavar="DIR", help="With --in-place: put backups under DIR."),
-    style: Optional[str] = typer.Option(None, "--style", "-s", metavar="NAME", help="Style or template (llmcli styles).",
+    backup_dir: str | None = typer.Option(None, "--backup-dir", metavar="DIR", help="With --in-place: put backups under DIR."),
+    style: str | None = typer.Option(None, "--style", "-s", metavar="NAME", help="Style or template (llmcli styles).",
                                         autocompletion=style_names),
-    instruction: Optional[str] = typer.Option(None, "--instruction", "-i", metavar="TEXT", help="Instruction (with -s: added to the style's)."),
-    to: Optional[str] = typer.Option(None, "--to", metavar="LANG", help="Target language (translate)."),
-    variables: Optional[List[str]] = VARIABLES,
-    profile: Optional[str] = PROFILE,
-    model: Optional[str] = MODEL,
-    temperature: Optional[float] = TEMPERATURE,
-    max_tokens: Optional[int] = MAX_TOKENS,
-    system: Optional[str] = SYSTEM,
-    timeout: Optional[float] = TIMEOUT,
-    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", min=1, max=256, metavar="N", help="Files at a time (default: the profile's concurrency, else 4)."),
-    rpm: Optional[float] = typer.Option(None, "--rpm", min=0.001, metavar="N", help="At most N requests per minute (default: the profile's rpm)."),
-    retries: Optional[int] = RETRIES,
-    max_wait: Optional[float] = MAX_WAIT,
-    reasoning: Optional[str] = REASONING,
-    max_input_chars: Optional[int] = typer.Option(None, "--max-input-chars", min=200, metavar="N", help="Send longer files in chunks (default: the profile's, else 24000)."),
-    markdown_safe: Optional[bool] = typer.Option(None, "--markdown-safe/--no-markdown-safe", help="Send only prose; keep code, front matter, HTML, link targets (default: on for .md)."),
+    instruction: str | None = typer.Option(None, "--instruction", "-i", metavar="TEXT", help="Instruction (with -s: added to the style's)."),
+    to: str | None = typer.Option(None, "--to", metavar="LANG", help="Target language (translate)."),
+    variables: list[str] | None = VARIABLES,
+    profile: str | None = PROFILE,
+    model: str | None = MODEL,
+    temperature: float | None = TEMPERATURE,
+    max_tokens: int | None = MAX_TOKENS,
+    system: str | None = SYSTEM,
+    timeout: float | None = TIMEOUT,
+    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, max=256, metavar="N", help="Files at a time (default: the profile's concurrency, else 4)."),
+    rpm: float | None = typer.Option(None, "--rpm", min=0.001, metavar="N", help="At most N requests per minute (default: the profile's rpm)."),
+    retries: int | None = RETRIES,
+    max_wait: float | None = MAX_WAIT,
+    reasoning: str | None = REASONING,
+    max_input_chars: int | None = typer.Option(None, "--max-input-chars", min=200, metavar="N", help="Send longer files in chunks (default: the profile's, else 24000)."),
+    markdown_safe: bool | None = typer.Option(None, "--markdown-safe/--no-markdown-safe", help="Send only prose; keep code, front matter, HTML, link targets (default: on for .md)."),
     clean: bool = CLEAN,
     force: bool = typer.Option(False, "--force", help="Redo files already done by an earlier run."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would run, with a token estimate; make no request."),
     diff: bool = typer.Option(False, "--diff", help="Print a unified diff per file instead of writing."),
-    report: Optional[str] = typer.Option(None, "--report", metavar="FILE.jsonl", help="Write one JSON line per file."),
+    report: str | None = typer.Option(None, "--report", metavar="FILE.jsonl", help="Write one JSON line per file."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only failures."),
-    cache: Optional[bool] = CACHE,
+    cache: bool | None = CACHE,
     no_log: bool = NO_LOG,
     provider_batch: bool = typer.Option(False, "--provider-batch", help="Submit to the provider's batch engine (about half the price, within 24 h); prints the job id (llmcli jobs)."),
 ) -> None:
@@ -189,7 +189,7 @@ def profiles_cmd() -> None:
 
 @app.command("models")
 def models_cmd(
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile whose provider to ask.",
+    profile: str | None = typer.Option(None, "--profile", "-p", metavar="NAME", help="Profile whose provider to ask.",
                                           autocompletion=profile_names),
 ) -> None:
     """List the models the profile's provider offers."""
@@ -236,7 +236,7 @@ def config_show_cmd() -> None:
 @config_app.command("init")
 def config_init_cmd(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Default profile to write (default: detected).",
+    profile: str | None = typer.Option(None, "--profile", "-p", metavar="NAME", help="Default profile to write (default: detected).",
                                           autocompletion=profile_names),
 ) -> None:
     """Write a starter config file."""
@@ -285,8 +285,8 @@ def last_cmd(
 def history_cmd(
     ctx: typer.Context,
     limit: int = typer.Option(20, "--limit", "-n", min=0, metavar="N", help="Newest N records (0: all)."),
-    query: Optional[str] = typer.Option(None, "--query", "-q", metavar="TEXT", help="Only records whose instruction, input or answer contain every word."),
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", metavar="NAME", help="Only records of this profile."),
+    query: str | None = typer.Option(None, "--query", "-q", metavar="TEXT", help="Only records whose instruction, input or answer contain every word."),
+    profile: str | None = typer.Option(None, "--profile", "-p", metavar="NAME", help="Only records of this profile."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array of whole records."),
 ) -> None:
     """List recorded calls, newest first."""
@@ -298,7 +298,7 @@ def history_cmd(
 
 @history_app.command("show")
 def history_show_cmd(
-    ids: List[str] = typer.Argument(..., metavar="ID...", help="Record ids ('last' for the last answer)."),
+    ids: list[str] = typer.Argument(..., metavar="ID...", help="Record ids ('last' for the last answer)."),
     as_json: bool = typer.Option(False, "--json", help="Print the record(s) as JSON."),
 ) -> None:
     """Print whole records, texts untruncated."""
@@ -308,7 +308,7 @@ def history_show_cmd(
 
 
 @history_app.command("rm")
-def history_rm_cmd(ids: List[str] = typer.Argument(..., metavar="ID...", help="Record ids.")) -> None:
+def history_rm_cmd(ids: list[str] = typer.Argument(..., metavar="ID...", help="Record ids.")) -> None:
     """Delete records."""
     from .history_commands import rm
 
@@ -375,7 +375,7 @@ def jobs_list_cmd(as_json: bool = typer.Option(False, "--json", help="One JSON a
 def jobs_status_cmd(
     job: str = JOB,
     wait: bool = typer.Option(False, "--wait", help="Poll until every batch has ended (Ctrl-C is safe)."),
-    interval: Optional[float] = typer.Option(None, "--interval", min=1.0, metavar="SECONDS", help="First wait between polls (default 30; grows by half each time, up to 10 min)."),
+    interval: float | None = typer.Option(None, "--interval", min=1.0, metavar="SECONDS", help="First wait between polls (default 30; grows by half each time, up to 10 min)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object."),
 ) -> None:
     """Poll each unfinished provider batch once; download results of those that ended."""
@@ -388,7 +388,7 @@ def jobs_status_cmd(
 def jobs_fetch_cmd(
     job: str = JOB,
     force: bool = typer.Option(False, "--force", help="Also overwrite sources changed since submission, and rewrite files already written."),
-    report: Optional[str] = typer.Option(None, "--report", metavar="FILE.jsonl", help="Write one JSON line per file."),
+    report: str | None = typer.Option(None, "--report", metavar="FILE.jsonl", help="Write one JSON line per file."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only failures."),
 ) -> None:
     """Write every finished file (atomically; again and again: nothing is rewritten)."""
@@ -408,7 +408,7 @@ def jobs_cancel_cmd(job: str = JOB) -> None:
 @jobs_app.command("retry")
 def jobs_retry_cmd(
     job: str = JOB,
-    only: Optional[str] = typer.Option(None, "--only", metavar="STATES", help="Which failures: errored,expired,canceled,missing (default errored,expired,missing)."),
+    only: str | None = typer.Option(None, "--only", metavar="STATES", help="Which failures: errored,expired,canceled,missing (default errored,expired,missing)."),
     sync: bool = typer.Option(False, "--sync", help="Real-time calls instead of a new provider batch."),
 ) -> None:
     """Send the failed requests again, in a new provider batch of the same job."""
@@ -420,7 +420,7 @@ def jobs_retry_cmd(
 # -- entry point ---------------------------------------------------------------------
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; never lets a traceback reach a user by accident."""
     from typer import exceptions as typer_exc
     from typer._click import exceptions as click_exc

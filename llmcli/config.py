@@ -450,8 +450,10 @@ def _build(path: Path, text: str, data: dict[str, Any]) -> Config:
     for profile in profiles.values():
         for other in profile.fallback:
             if other not in profiles or other == profile.name:
-                what = "itself" if other == profile.name else f"unknown profile '{other}'{_did_you_mean(other, profiles)}"
-                problems.append(f"{where.key(('profiles', profile.name), 'fallback')}: profile '{profile.name}': fallback to {what}")
+                what = "itself" if other == profile.name else \
+                    f"unknown profile '{other}'{_did_you_mean(other, profiles)}"
+                loc = where.key(("profiles", profile.name), "fallback")
+                problems.append(f"{loc}: profile '{profile.name}': fallback to {what}")
 
     templates = _build_templates(data.get("templates", {}), profiles, where, problems)
 
@@ -541,7 +543,9 @@ class Template:
     source: str = ""  # file:line, for `llmcli styles`
 
 
-def _build_templates(tables: Any, profiles: dict[str, Profile], where: _Locator, problems: list[str]) -> dict[str, Template]:
+def _build_templates(
+    tables: Any, profiles: dict[str, Profile], where: _Locator, problems: list[str],
+) -> dict[str, Template]:
     if not isinstance(tables, dict):
         problems.append(f"{where.key(None, 'templates')}: 'templates' must be a table of [templates.NAME] tables")
         return {}
@@ -549,7 +553,8 @@ def _build_templates(tables: Any, profiles: dict[str, Profile], where: _Locator,
     for name, table in tables.items():
         table_name = ("templates", name)
         if not isinstance(table, dict):
-            problems.append(f"{where.key(('templates',), name)}: template '{name}' must be a table ([templates.{name}])")
+            loc = where.key(("templates",), name)
+            problems.append(f"{loc}: template '{name}' must be a table ([templates.{name}])")
             continue
         start = len(problems)
         values = _checked_values(f"template '{name}'", table, table_name, _TEMPLATE_FIELDS, where, problems)
@@ -597,7 +602,8 @@ def _checked_values(
             problems.append(f"{where.key(table_name, key)}: {label}{unknown} '{key}'{hint}")
             continue
         if not f.accepts(value):
-            problems.append(f"{where.key(table_name, key)}: {label}'{key}' must be {f.description}, not {_toml_type(value)}")
+            loc = where.key(table_name, key)
+            problems.append(f"{loc}: {label}'{key}' must be {f.description}, not {_toml_type(value)}")
             continue
         error = f.check(key, value) if f.check is not None else None
         if error:

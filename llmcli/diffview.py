@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from .errors import StdoutClosed
 from .render import RawWriter
@@ -89,7 +89,10 @@ def write_diff(
 
 
 def unified(before: str, after: str, from_label: str = "input", to_label: str = "answer") -> str:
-    """A standard unified diff (difflib, n=3 context), '' when equal; lines without a final newline handled like `diff` does ("\\ No newline at end of file")."""
+    """A standard unified diff (difflib, n=3 context), '' when equal.
+
+    Lines without a final newline are handled as `diff` does ("\\ No newline at end of file").
+    """
     if before == after:
         return ""
     return "".join(_unified_lines(before, after, from_label, to_label))
@@ -349,7 +352,8 @@ def _line_text(diff_lines: Iterable[str], controls: dict[int, str]):
 def _header(from_label: str, to_label: str):
     from rich.text import Text
 
-    return Text.assemble((f"--- {header_name(from_label)}", HEADER), "\n", (f"+++ {header_name(to_label)}", HEADER), "\n")
+    return Text.assemble((f"--- {header_name(from_label)}", HEADER), "\n",
+                         (f"+++ {header_name(to_label)}", HEADER), "\n")
 
 
 # --- output ----------------------------------------------------------------

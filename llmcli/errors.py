@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 EXIT_OK = 0
 EXIT_PROVIDER = 1

@@ -175,7 +175,8 @@ def _describe(r: Record) -> str:
     source = LABELS.get(r.source or "", r.source)
     facts.append(("mode", r.mode + (f" ({source})" if source else "")))
     facts.append(("profile", " · ".join(x for x in (r.profile, r.provider, r.base_url) if x)))
-    facts.append(("model", (r.model or "(server default)") + (f" (answered: {r.served_model})" if r.served_model else "")))
+    served = f" (answered: {r.served_model})" if r.served_model else ""
+    facts.append(("model", (r.model or "(server default)") + served))
     if r.style:
         facts.append(("style", r.style))
     if r.variables:

@@ -15,9 +15,10 @@ from __future__ import annotations
 import os
 import stat
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Sequence
+from typing import Any, BinaryIO
 
 from .errors import InputError
 from .terminal import stdin_is_terminal
@@ -153,7 +154,8 @@ def decode(data: bytes, label: str) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise InputError(
-            f"{label}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at line {line}); convert it first, e.g. iconv -t UTF-8"
+            f"{label}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at line {line}); "
+            "convert it first, e.g. iconv -t UTF-8"
         ) from None
     return text
 

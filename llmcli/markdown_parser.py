@@ -15,12 +15,12 @@ markdown-it counts: :func:`split_lines` is the one definition of them.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 from markdown_it import MarkdownIt
 
 
-@lru_cache(maxsize=None)
+@cache
 def _shared() -> MarkdownIt:
     return MarkdownIt("commonmark").enable("strikethrough").enable("table").disable("inline")
 

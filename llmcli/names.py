@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import unicodedata
-from typing import Union
 
 # Characters a name may hold that would break or fake a line when printed:
 # controls (a line break, ESC), line/paragraph separators, bidi overrides.
@@ -21,7 +20,7 @@ _BIDI_CONTROLS = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u20
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 
 
-def display_name(path: Union[str, bytes, "os.PathLike[str]"]) -> str:
+def display_name(path: str | bytes | os.PathLike[str]) -> str:
     """A file name as a progress line, a report or a message shows it: printable, on one line, in UTF-8.
 
     A name that is plain text is returned as is.  Otherwise each byte that is

@@ -19,8 +19,8 @@ A built-in and a user template have one shape (:class:`Style`), so a
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from .errors import UsageError
 from .inputs import Document
@@ -201,7 +201,8 @@ def require_variables(style: Style, variables: Mapping[str, str]) -> dict[str, s
     missing = [n for n in style.variables if n not in values]
     if missing:
         hints = ", ".join(f"-V {n}=…" + (" or --to LANG" if n == LANG else "") for n in missing)
-        raise UsageError(f"style '{style.name}' needs {_plural('variable', missing)} {', '.join(missing)}: give {hints}")
+        needs = f"{_plural('variable', missing)} {', '.join(missing)}"
+        raise UsageError(f"style '{style.name}' needs {needs}: give {hints}")
     return values
 
 

@@ -14,7 +14,7 @@ means anything; it is concatenated, not formatted.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .inputs import Document, Inputs
 from .names import display_name

@@ -10,7 +10,7 @@ terminal module's stderr rule; without colour the frame alone separates them.
 from __future__ import annotations
 
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import scrub
 from .terminal import stderr_colour

@@ -13,13 +13,23 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from . import errors as E
 from .providers import KINDS
 from .providers.base import (
-    COMPLETE, FILTERED, INCOMPLETE, TRUNCATED, Backend, Done, ReasoningDelta, Request, TextDelta, Usage,
+    COMPLETE,
+    FILTERED,
+    INCOMPLETE,
+    TRUNCATED,
+    Backend,
+    Done,
+    ReasoningDelta,
+    Request,
+    TextDelta,
+    Usage,
 )
 from .render import NullWriter, Writer
 from .retry import OnRetry, RetryPolicy, retrying
@@ -199,7 +209,8 @@ def check_answer(answer: Answer, *, replaces_text: bool, chunked: bool = False) 
     if answer.ending == TRUNCATED:
         hint = "raise --max-tokens" + (", or lower --max-input-chars" if chunked else "")
         if thought_it_all:
-            message, hint = "the thinking used the whole token budget; no answer came", "raise --max-tokens or lower --reasoning"
+            message = "the thinking used the whole token budget; no answer came"
+            hint = "raise --max-tokens or lower --reasoning"
         else:
             message = "the answer was cut at the token limit"
         if replaces_text:

@@ -49,7 +49,10 @@ def _dumb() -> bool:
 
 
 def stdout_is_terminal() -> bool:
-    """Whether stdout gets the terminal rendering: a real terminal (not ``TERM=dumb``); ``TTY_COMPATIBLE`` decides first."""
+    """Whether stdout gets the terminal rendering: a real terminal, not ``TERM=dumb``.
+
+    ``TTY_COMPATIBLE=1``/``0`` (Rich's own switch) decides first.
+    """
     compatible = os.environ.get("TTY_COMPATIBLE")
     if compatible in ("0", "1"):
         return compatible == "1"

@@ -22,7 +22,7 @@ the answer is then empty, and the caller reports that.
 
 from __future__ import annotations
 
-from typing import Generator, Iterator
+from collections.abc import Generator, Iterator
 
 from .providers.base import Event, ReasoningDelta, TextDelta
 
@@ -90,7 +90,7 @@ def strip_lone_close(text: str, *, source: str | None = None) -> tuple[str, str]
 # -- the three states of split: before the answer is known to start with a tag, in the block, after --
 
 
-def _leading(it: Iterator[Event]) -> Generator[Event, None, "tuple[tuple[str, ...], str] | None"]:
+def _leading(it: Iterator[Event]) -> Generator[Event, None, tuple[tuple[str, ...], str] | None]:
     """Pass everything on unless the text starts with an opening tag.
 
     Returns None when the stream was passed through to its end, else the

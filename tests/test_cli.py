@@ -377,7 +377,7 @@ def test_debug_and_config_after_a_subcommand(cli, tmp_path):
     path.write_text('default_profile = "mistral"\n')
     result = cli("profiles", "--config", str(path), "--debug")
     assert result.code == 0
-    assert [l for l in result.stdout.splitlines() if l.startswith("*")][0].split()[1] == "mistral"
+    assert [line for line in result.stdout.splitlines() if line.startswith("*")][0].split()[1] == "mistral"
 
 
 def test_output_directory_that_cannot_be_written_is_found_before_the_request(cli, fake_profile, tmp_path):

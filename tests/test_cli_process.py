@@ -29,7 +29,7 @@ def loaded_modules(*args: str) -> set[str]:
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
-    line = [l for l in done.stderr.splitlines() if l.startswith("MODULES:")][-1]
+    line = [entry for entry in done.stderr.splitlines() if entry.startswith("MODULES:")][-1]
     return set(line[len("MODULES:"):].split(","))
 
 

@@ -19,9 +19,9 @@ import pytest
 from rich.console import Console
 from rich.markdown import Markdown
 
+from llmcli.errors import StdoutClosed
 from llmcli.markdown_blocks import BlockSplitter
 from llmcli.markdown_live import LiveMarkdownWriter
-from llmcli.errors import StdoutClosed
 
 # -- documents ----------------------------------------------------------------------------------
 

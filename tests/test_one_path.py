@@ -111,7 +111,7 @@ def test_single_mode_and_batch_send_the_same_request(case, cli, config_file, tmp
 def test_the_cases_really_resolve_differently(cli, config_file):
     """The table is not vacuous: each case's request differs from the profile-only one somewhere."""
     seen = set()
-    for case, (profile_keys, template_keys, flags) in CASES.items():
+    for profile_keys, template_keys, flags in CASES.values():
         with make_server() as server:
             config_file(PROFILE.format(url=server.url, profile_keys=profile_keys, template_keys=template_keys))
             assert cli(*single_args(flags), input=TEXT).code == 0

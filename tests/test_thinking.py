@@ -154,7 +154,7 @@ def test_the_held_back_part_is_no_longer_than_the_longest_opening_tag():
         text = opener[:-1] + "Z and more"
         pulled = 0
 
-        def source():
+        def source(text=text):
             nonlocal pulled
             for ch in text:
                 pulled += 1

@@ -7,13 +7,12 @@ exit 2 and nothing else.
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from .. import errors as E
 from .. import status
@@ -83,10 +82,9 @@ def run_batch(o: BatchOptions) -> int:
     if journal is not None:
         _check_writable(journal.path, "the batch journal")
 
+    from ..inputs import Document
     from .publish import Publishing
     from .work import Connections, Settings
-
-    from ..inputs import Document
 
     probe = call.compose([Document("<probe>", "<probe>")], instruction)
     for profile in call.profiles:  # a reasoning level a model cannot take: now, not in every file
@@ -169,7 +167,7 @@ class _InOrder:
 
 
 def _check_engine(call, o: BatchOptions) -> None:
-    """--provider-batch: the profile's provider must have a batch engine (a one-line error before anything is written)."""
+    """--provider-batch: the profile's provider must have a batch engine (else one line before anything is written)."""
     from ..providers.batch import unsupported
 
     if o.diff:
@@ -207,7 +205,8 @@ def _check_writable(path: Path, what: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
     except OSError as exc:
         raise E.UsageError(
-            f"cannot write {what} {path}: {exc.strerror or exc} (fix the permissions, or point XDG_STATE_HOME elsewhere)"
+            f"cannot write {what} {path}: {exc.strerror or exc} "
+            "(fix the permissions, or point XDG_STATE_HOME elsewhere)"
         ) from None
 
 

@@ -135,7 +135,10 @@ def _is_blankish(line: str) -> bool:
 # -- front matter --------------------------------------------------------------------------------
 
 _FM_OPEN = re.compile(r"\ufeff?(---|\+\+\+)[ \t]*(?:\r\n|\r|\n)")
-_FM_CLOSE = {"---": re.compile(r"(?:---|\.\.\.)[ \t]*(?:\r\n|\r|\n)?"), "+++": re.compile(r"\+\+\+[ \t]*(?:\r\n|\r|\n)?")}
+_FM_CLOSE = {
+    "---": re.compile(r"(?:---|\.\.\.)[ \t]*(?:\r\n|\r|\n)?"),
+    "+++": re.compile(r"\+\+\+[ \t]*(?:\r\n|\r|\n)?"),
+}
 
 
 def _front_matter_lines(lines: list[str]) -> int:

@@ -20,9 +20,9 @@ import fnmatch
 import glob
 import os
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from ..errors import UsageError
 from ..names import display_name
@@ -52,13 +52,14 @@ class OutputMode:
     in_place: bool = False
 
     @staticmethod
-    def choose(out_dir: str | None, suffix: str | None, in_place: bool, *, needed: bool) -> "OutputMode":
+    def choose(out_dir: str | None, suffix: str | None, in_place: bool, *, needed: bool) -> OutputMode:
         given = [name for name, on in (("--out", out_dir is not None), ("--suffix", suffix is not None),
                                         ("--in-place", in_place)) if on]
         if len(given) > 1:
             raise UsageError(f"choose one output mode, not {' and '.join(given)}")
         if not given and needed:
-            raise UsageError("say where answers go: --out DIR, --suffix SUFFIX or --in-place (or use --dry-run / --diff)")
+            raise UsageError(
+                "say where answers go: --out DIR, --suffix SUFFIX or --in-place (or use --dry-run / --diff)")
         if suffix is not None and (not suffix or "/" in suffix or os.sep in suffix):
             raise UsageError(f"--suffix {suffix!r}: expected text such as .formal (no '/')")
         return OutputMode(Path(out_dir) if out_dir else None, suffix, in_place)

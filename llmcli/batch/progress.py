@@ -50,7 +50,8 @@ class Display:
     def _line(self, result: Result) -> str:
         where = f"{result.job.shown}"
         if result.status == "done":
-            where += f" -> {display_name(result.job.target)}" if result.job.target != result.job.source else " (in place)"
+            in_place = result.job.target == result.job.source
+            where += " (in place)" if in_place else f" -> {display_name(result.job.target)}"
         detail = ""
         if result.status in ("done", "diff"):
             tokens = result.tokens_in + result.tokens_out
@@ -149,7 +150,8 @@ def summary(results: list[Result], total: int, seconds: float, *, quiet: bool, i
     if counts["interrupted"] or not_run:
         rows.append(("not done (interrupted)", str(counts["interrupted"] + not_run)))
     rows += [
-        ("tokens in / out", f"{tokens_in} / {tokens_out}" + (f" ({tokens_reasoning} reasoning)" if tokens_reasoning else "")),
+        ("tokens in / out",
+         f"{tokens_in} / {tokens_out}" + (f" ({tokens_reasoning} reasoning)" if tokens_reasoning else "")),
         ("wall time", f"{seconds:.1f} s"),
     ]
     if quiet or not stderr_is_terminal():

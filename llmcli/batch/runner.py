@@ -4,9 +4,11 @@ Threads rather than asyncio: every backend is a blocking SDK stream already
 (the same code path as single mode, one shared client per profile), the work
 is waiting on the network, and a thread pool of ``-j`` workers is enough for
 hundreds of files (bench/batch.py, 1 s per request: 0.84x the ideal wall time at
--j 32 over 400 files, 0.89x a bare thread pool of SDK calls measured in the same run).  asyncio would mean a second, async, implementation of nine backends.
+-j 32 over 400 files, 0.89x a bare thread pool of SDK calls measured in the same run).  asyncio would
+mean a second, async, implementation of nine backends.
 
-Ctrl-C (or SIGTERM, which llmcli.signals turns into the same interrupt): stop dispatching, let the files in flight finish (their
+Ctrl-C (or SIGTERM, which llmcli.signals turns into the same interrupt): stop dispatching, let the
+files in flight finish (their
 work is paid for and their writes are atomic), then summarise; a second Ctrl-C
 abandons them at once — still safe, since nothing is published before its
 rename.  Workers are daemon threads, so abandoning never hangs the exit.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from .plan import Job
 from .work import Result, Settings, process

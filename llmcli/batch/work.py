@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from .. import errors as E
 from ..config import Profile
@@ -56,7 +56,7 @@ class Result:
 class Settings:
     """Everything a worker needs besides the job; shared, read-only."""
 
-    call: "Call"  # what is sent, through which profiles, with which retry policy
+    call: Call  # what is sent, through which profiles, with which retry policy
     instruction: str  # -i (with a style: added to its task)
     max_chars: int
     markdown_safe: bool | None  # None: on for Markdown files
@@ -69,7 +69,7 @@ class Settings:
     log: Any  # llmcli.history.Log, or None: nothing recorded, nothing cached
     cache: bool  # --cache / the profile's cache
     stop: threading.Event
-    connections: "Connections"
+    connections: Connections
     on_retry: Callable[[Job, str], None] | None = None  # (job, the retry's status line)
 
 
@@ -81,7 +81,7 @@ class Connections:
     and the first requests reached the server together.
     """
 
-    def __init__(self, call: "Call", rpm_override: float | None) -> None:
+    def __init__(self, call: Call, rpm_override: float | None) -> None:
         self.call, self.rpm_override = call, rpm_override
         self._lock = threading.Lock()
         self._made: dict[str, tuple] = {}
@@ -147,7 +147,8 @@ def _process(job: Job, s: Settings) -> Result:
     if not text.strip():
         return Result(job, "skipped", "empty")
     input_sha = sha256(data)
-    if not s.force and not s.diff and s.journal is not None and s.journal.is_done(job.source, job.target, s.job_id, input_sha):
+    journal = None if s.force or s.diff else s.journal
+    if journal is not None and journal.is_done(job.source, job.target, s.job_id, input_sha):
         return Result(job, "skipped", "already done")
     markdown_safe = job.is_markdown if s.markdown_safe is None else s.markdown_safe
     plan = layout(text, max_chars=s.max_chars, markdown_safe=markdown_safe)

@@ -60,7 +60,8 @@ def describe(exc: BaseException, path: Path, *, timeout: float | None = None) ->
         waited = f" for {timeout:g} s" if timeout is not None else ""
         return f"{path} is locked by another program{waited}; try again when it is done"
     if kind == CORRUPT:
-        return f"{path} is not a readable history database ({one_line(str(exc))}); run 'llmcli history repair' to move it aside and start a new one"
+        return (f"{path} is not a readable history database ({one_line(str(exc))}); "
+                "run 'llmcli history repair' to move it aside and start a new one")
     if kind == FULL:
         return f"the disk holding {path} is full; free some space ({OFF_HINT})"
     if kind == NEWER:

@@ -176,7 +176,8 @@ class Store:
         with self.lock:
             return int(self.conn.execute("SELECT count(*) FROM records").fetchone()[0])
 
-    def _select(self, where: str, params: Iterable[Any] = (), *, order: str = "id DESC", limit: int | None = None) -> list[Record]:
+    def _select(self, where: str, params: Iterable[Any] = (), *, order: str = "id DESC",
+                limit: int | None = None) -> list[Record]:
         sql = f"SELECT * FROM records WHERE {where} ORDER BY {order}"
         if limit:
             sql += f" LIMIT {int(limit)}"

@@ -90,7 +90,7 @@ def canonical_kind(name: str) -> str | None:
     return name if name in KINDS else None
 
 
-def backend_for(endpoint: "Endpoint") -> "Backend":
+def backend_for(endpoint: Endpoint) -> Backend:
     """Import the backend module of the endpoint's kind (and so its SDK) and build it."""
     module = importlib.import_module(f"{__name__}.{KINDS[endpoint.kind].module}")
     return module.Backend(endpoint)
@@ -106,7 +106,7 @@ def check_reasoning(kind: str, model: str | None, level: str | None) -> None:
     check(kind, model, level)
 
 
-def prepare(kind: str, request: "Request") -> "tuple[Request, list[str]]":
+def prepare(kind: str, request: Request) -> tuple[Request, list[str]]:
     """``request`` as it should be sent to ``kind``, and the warning lines about what was dropped.
 
     Validates the reasoning level (UsageError) and drops a temperature the model

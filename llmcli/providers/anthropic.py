@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .. import errors as E
 from . import KINDS

@@ -9,8 +9,9 @@ SDK's stream into :data:`Event` values, and maps the SDK's exceptions into
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
-from typing import Collection, Iterator, Protocol, Union
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ class Done:
     ending: str = INCOMPLETE  # COMPLETE | TRUNCATED | FILTERED | INCOMPLETE
 
 
-Event = Union[TextDelta, ReasoningDelta, Usage, Done]
+Event = TextDelta | ReasoningDelta | Usage | Done
 
 
 class Backend(Protocol):

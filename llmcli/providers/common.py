@@ -15,7 +15,8 @@ import logging
 import re
 import sys
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from .. import errors as E
 from . import KINDS, bodies
@@ -291,7 +292,10 @@ def remember_secret_forms(value: str | None) -> None:
 
 
 def clean_text(text: str) -> str:
-    """Text from an exception or a server, fit for an error line: secrets masked, header values hidden, one line, clipped."""
+    """Text from an exception or a server, fit for an error line.
+
+    Secrets masked, header values hidden, on one line, clipped.
+    """
     line = bodies.one_line(E.scrub(str(text)))
     line = _HEADER_QUOTE.sub(r"\1 (not shown)", line)
     return bodies.clip(line, MAX_ERROR_TEXT)

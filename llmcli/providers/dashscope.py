@@ -45,7 +45,8 @@ SDK facts this adapter relies on (dashscope 2.0.2, source and a loopback fake):
 from __future__ import annotations
 
 import re
-from typing import Any, Generator, Iterator
+from collections.abc import Generator, Iterator
+from typing import Any
 
 from .. import errors as E
 from . import KINDS, bodies

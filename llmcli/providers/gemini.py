@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .. import errors as E
 from . import KINDS, bodies

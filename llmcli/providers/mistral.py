@@ -28,7 +28,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .. import errors as E
 from . import KINDS, bodies

@@ -18,7 +18,8 @@ reasoning text on this API; only its token count comes back.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .. import errors as E
 from . import KINDS

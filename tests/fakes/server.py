@@ -16,9 +16,9 @@ import struct
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Iterable, Union
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -60,7 +60,7 @@ class Reset:
     """Reset the connection (a TCP RST, not a close): what a crashed proxy or a dropped NAT entry does."""
 
 
-Part = Union[bytes, str, Pause, Stall, Cut, Reset]
+Part = bytes | str | Pause | Stall | Cut | Reset
 
 
 @dataclass
@@ -121,7 +121,7 @@ class FakeServer:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "FakeServer":
+    def start(self) -> FakeServer:
         fake = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -180,7 +180,7 @@ class FakeServer:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "FakeServer":
+    def __enter__(self) -> FakeServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -9,9 +9,9 @@ reasoning-token figure the backend must report.  Wire shapes:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Callable
 
 import pytest
 

@@ -15,7 +15,15 @@ from llmcli.providers.base import ReasoningDelta, TextDelta
 from llmcli.thinking import split
 from tests.fakes import openai_wire as O
 from tests.providers.reasoning_cases import (  # noqa: F401  (fixtures)
-    CASES, LOCAL_INLINE, OPENAI_ANSWER, collect, fresh, request, servers, stream_case, usage_of,
+    CASES,
+    LOCAL_INLINE,
+    OPENAI_ANSWER,
+    collect,
+    fresh,
+    request,
+    servers,
+    stream_case,
+    usage_of,
 )
 
 
