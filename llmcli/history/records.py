@@ -91,15 +91,10 @@ class Record:
         return cls(**values)
 
     def usage(self) -> dict[str, int | None]:
-        total = None
-        if self.input_tokens is not None and self.output_tokens is not None:
-            total = self.input_tokens + self.output_tokens
-        return {
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "total_tokens": total,
-            "reasoning_tokens": self.reasoning_tokens,
-        }
+        """The record's tokens as ``--json`` reports a call's (the providers' Usage, one shape)."""
+        from ..providers.base import Usage
+
+        return Usage(self.input_tokens, self.output_tokens, None, self.reasoning_tokens).as_dict()
 
     def as_json(self) -> dict[str, Any]:
         """The whole record as ``--json`` prints it (texts as stored; ``clipped`` says which are heads)."""

@@ -34,7 +34,7 @@ from .. import errors as E
 from . import KINDS
 from .base import Done, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend
-from .reasoning import BUDGETS, explain, prepare, setting
+from .reasoning import BUDGETS, prepare, setting
 
 # The Messages API refuses a request without max_tokens.  When neither the
 # profile nor the command line sets one we send this: large enough for a
@@ -102,13 +102,6 @@ class Backend(SDKBackend):
         return err
 
     # -- the protocol -------------------------------------------------------
-
-    def stream(self, request: Request) -> Iterator[Event]:
-        try:
-            yield from self._events(request)
-        except E.BadRequestError as err:
-            explain(err, request)  # a hint naming the parameter this model rejects
-            raise
 
     def _events(self, request: Request) -> Iterator[Event]:
         params = self._params(request)

@@ -20,7 +20,7 @@ from typing import Any
 
 from .. import errors as E
 from . import KINDS, bodies
-from .base import Endpoint, Request
+from .base import Endpoint, Event, Request
 
 
 def chat_messages(request: Request) -> list[dict[str, str]]:
@@ -384,9 +384,10 @@ class SDKBackend:
     backend is built, never at module level, so ``--help`` loads none) and the
     optional extras the SDK loads eagerly but a synchronous CLI never uses in
     ``unused_extras``; it writes ``make_client()`` and ``mapping()`` (its SDK's
-    exceptions -> ours, on top of ``transport_mapping``), then ``stream()`` and
-    ``list_models()``.  The client is held for the backend's lifetime:
-    google-genai's closes its HTTP client when collected.
+    exceptions -> ours, on top of ``transport_mapping``), then ``_events()`` (the
+    stream of one request as events; :meth:`stream` wraps it) and ``list_models()``.
+    The client is held for the backend's lifetime: google-genai's closes its HTTP
+    client when collected.
     """
 
     sdk_modules: tuple[str, ...] = ()
@@ -407,6 +408,19 @@ class SDKBackend:
                 if self._client is None:
                     self._client = self.make_client()
         return self._client
+
+    def stream(self, request: Request) -> Iterator[Event]:
+        """The answer as events; a 400 a reasoning model gives says which parameter to remove."""
+        from .reasoning import explain
+
+        try:
+            yield from self._events(request)
+        except E.BadRequestError as err:
+            explain(err, request)
+            raise
+
+    def _events(self, request: Request) -> Iterator[Event]:
+        raise NotImplementedError
 
     def make_client(self) -> Any:
         raise NotImplementedError

@@ -52,7 +52,7 @@ from .. import errors as E
 from . import KINDS, bodies
 from .base import Done, Endpoint, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend, chat_messages, header_retry_after, provider_message, quiet_logger
-from .reasoning import explain, prepare, setting
+from .reasoning import prepare, setting
 
 MODELS_URL = "https://help.aliyun.com/zh/model-studio/models"
 TEXT, MULTIMODAL = "text-generation", "multimodal-generation"
@@ -113,13 +113,6 @@ class Backend(SDKBackend):
         return self.errors.status(status, text, retry_after)
 
     # -- the protocol -------------------------------------------------------
-
-    def stream(self, request: Request) -> Iterator[Event]:
-        try:
-            yield from self._events(request)
-        except E.BadRequestError as err:
-            explain(err, request)  # a hint naming the parameter this model rejects
-            raise
 
     def path_for(self, model: str) -> str:
         """The service path to try first for ``model`` (what a url error taught, else by its name)."""

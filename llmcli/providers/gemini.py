@@ -36,7 +36,7 @@ from .. import errors as E
 from . import KINDS, bodies
 from .base import Done, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend, header_retry_after, provider_message, quiet_logger
-from .reasoning import explain, prepare, setting
+from .reasoning import prepare, setting
 
 # Pinned rather than left to the SDK, which lets GOOGLE_GENAI_API_VERSION change it.
 API_VERSION = "v1"
@@ -117,13 +117,6 @@ class Backend(SDKBackend):
                                         "an answer that is not JSON")
 
     # -- the protocol -------------------------------------------------------
-
-    def stream(self, request: Request) -> Iterator[Event]:
-        try:
-            yield from self._events(request)
-        except E.BadRequestError as err:
-            explain(err, request)  # a hint naming the parameter this model rejects
-            raise
 
     def _thinking_config(self, request: Request, types: Any) -> Any:
         """The ThinkingConfig for this request, or None when nothing about thinking was asked."""

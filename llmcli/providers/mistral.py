@@ -35,7 +35,7 @@ from .. import errors as E
 from . import KINDS, bodies
 from .base import Done, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend, chat_messages, header_retry_after, provider_message, quiet_logger
-from .reasoning import explain, prepare, setting
+from .reasoning import prepare, setting
 
 
 class Backend(SDKBackend):
@@ -110,13 +110,6 @@ class Backend(SDKBackend):
         return self.errors.make(E.StreamError, message)
 
     # -- the protocol -------------------------------------------------------
-
-    def stream(self, request: Request) -> Iterator[Event]:
-        try:
-            yield from self._events(request)
-        except E.BadRequestError as err:
-            explain(err, request)  # a hint naming the parameter this model rejects
-            raise
 
     def _events(self, request: Request) -> Iterator[Event]:
         self.errors.require_key()  # the SDK would send no Authorization header at all

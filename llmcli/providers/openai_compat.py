@@ -25,7 +25,7 @@ from .. import errors as E
 from . import KINDS
 from .base import Done, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
 from .common import SDKBackend, chat_messages
-from .reasoning import explain, prepare, setting
+from .reasoning import prepare, setting
 
 # Servers that take OpenAI's newer name for the output cap.  Reasoning models
 # on api.openai.com reject max_tokens; every other server here knows max_tokens.
@@ -60,13 +60,6 @@ class Backend(SDKBackend):
         return self.errors.stainless_mapping(openai, openai.OpenAIError)
 
     # -- the protocol -------------------------------------------------------
-
-    def stream(self, request: Request) -> Iterator[Event]:
-        try:
-            yield from self._events(request)
-        except E.BadRequestError as err:
-            explain(err, request)  # a hint naming the parameter this model rejects
-            raise
 
     def _events(self, request: Request) -> Iterator[Event]:
         import openai
