@@ -157,7 +157,7 @@ def batch_cmd(
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would run, with a token estimate; make no request."),
     diff: bool = typer.Option(False, "--diff", help="Print a unified diff per file instead of writing."),
     report: str | None = typer.Option(None, "--report", metavar="FILE.jsonl", help="Write one JSON line per file."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only failures."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress; only failures and the summary line."),
     cache: bool | None = CACHE,
     no_log: bool = NO_LOG,
     provider_batch: bool = typer.Option(False, "--provider-batch", help="Submit to the provider's batch engine (about half the price, within 24 h); prints the job id (llmcli jobs)."),
