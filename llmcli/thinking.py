@@ -10,7 +10,7 @@ think tag is passed on after at most its first few characters (after any
 leading whitespace, no more than the longest opening tag is held back), then
 untouched and uncopied.
 
-Shapes recognised (/work/shared/reasoning.md §5 and §11a): ``<think>``,
+Shapes recognised (those LM Studio, llama.cpp, Ollama, Groq and Magistral send): ``<think>``,
 ``<thinking>``, ``[THINK]`` (Magistral self-hosted), ``◁think▷``; a tag may
 be cut across deltas anywhere.  Chat templates that open the block in the
 prompt make the model's text start *inside* it, with only a closing tag:

@@ -4,7 +4,7 @@ The SDK is imported only inside methods: ``import anthropic`` costs over a
 second (it loads every ``types`` module eagerly), so it must never be paid by
 a command that does not call Anthropic.
 
-Facts about anthropic 2.15.0 this relies on (see the project's providers notes):
+Facts about anthropic 2.15.0 this relies on (read in its source, seen against a loopback fake):
 ``temperature`` is no longer a keyword of ``messages.create`` (it goes in
 ``extra_body``); ``max_tokens`` is required; an ``event: error`` inside a
 stream raises a generic ``APIStatusError`` with ``status_code == 200``; a

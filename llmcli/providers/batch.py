@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from .base import Endpoint, Request
 
-# A batch's state, one vocabulary for every provider (the notes' section 8).
+# A batch's state, one vocabulary for every provider (each engine maps its own states onto it).
 QUEUED, RUNNING, CANCELLING = "queued", "running", "cancelling"
 COMPLETED, CANCELLED, EXPIRED, FAILED = "completed", "cancelled", "expired", "failed"
 ENDED = (COMPLETED, CANCELLED, EXPIRED, FAILED)

@@ -1,6 +1,6 @@
 """Anthropic Message Batches: inline requests, one poll per status, results as JSONL from ``results_url``.
 
-The notes' section 2: a batch is one ``POST /v1/messages/batches`` holding
+As anthropic 2.15 speaks it: a batch is one ``POST /v1/messages/batches`` holding
 every ``{custom_id, params}`` (so chunks are kept far below the 256 MB cap:
 the SDK builds that body in memory), ``processing_status`` ends as ``ended``,
 and the results are streamed from the absolute ``results_url`` the batch

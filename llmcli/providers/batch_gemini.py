@@ -1,6 +1,6 @@
 """Gemini batch mode (Developer API): a JSONL file through the resumable upload, batchGenerateContent, poll, download.
 
-The notes' section 3.  Every chunk goes as a file of ``{key, request}`` lines
+As google-genai 3.6 speaks it.  Every chunk goes as a file of ``{key, request}`` lines
 (``request`` is the real-time REST body from ``gemini.Backend.batch_body``)
 rather than inline: inline results come back inside the poll's JSON, a whole
 result set in memory, where a responses file streams to disk

@@ -1,6 +1,6 @@
 """Mistral batch jobs: upload a JSONL of ``{custom_id, body}``, create a job on it, poll, stream output and error files.
 
-The notes' section 4.  The model is the job's (lines carry none); the SDK
+As mistralai 3.7 speaks it.  The model is the job's (lines carry none); the SDK
 validates responses strictly and sends the metadata filter of a list as bare
 query parameters, which is how a crashed submission finds its job.  Results
 may be kept only a day after the job ends, so they are downloaded as soon as

@@ -1,7 +1,7 @@
 """The OpenAI Batch API (files + batches) for OpenAI, Groq, DashScope's compatible mode and opted-in servers.
 
-All four speak the same flow through the openai SDK (the notes' sections 1, 5
-and 6): upload a JSONL of ``{custom_id, method, url, body}`` lines (purpose
+All four speak the same flow through the openai SDK (checked against openai 3.57
+and a loopback fake): upload a JSONL of ``{custom_id, method, url, body}`` lines (purpose
 ``batch``), create a batch on it, poll it, stream its output and error files.
 The client, its error mapping and each line's ``body`` come from the backend
 a real-time call uses (``openai_compat.Backend``; for DashScope the body comes
@@ -43,7 +43,7 @@ from .batch import (
 )
 
 ENDPOINT = "/v1/chat/completions"
-# Provider caps (notes' sections 1.4, 5, 6); chunks are cut at 90 % of them.
+# Provider caps (the SDK's and the providers' documented limits); chunks are cut at 90 % of them.
 LIMITS = {
     "openai": Limits(50_000, 200 * 2**20),
     "groq": Limits(50_000, 100 * 2**20),  # Groq's own numbers are not checked: OpenAI's requests, half the bytes
@@ -54,7 +54,7 @@ STATES = {
     "validating": QUEUED, "in_progress": RUNNING, "finalizing": RUNNING, "cancelling": CANCELLING,
     "completed": COMPLETED, "cancelled": CANCELLED, "expired": EXPIRED, "failed": FAILED,
 }
-# Error codes of lines that never ran (notes' section 1.3).
+# Error codes of lines that never ran (the providers' error-file shapes).
 _NOT_RUN = {"batch_expired": EXPIRED_ITEM, "batch_cancelled": CANCELED}
 
 

@@ -4,7 +4,7 @@ Not the deprecated ``google-generativeai`` package: that one prints two
 FutureWarnings on import, speaks gRPC by default and retries 503s for ten
 minutes.  The SDK is imported only inside methods (it costs about 0.7 s).
 
-Facts about google-genai 3.6.1 this relies on (see the project's providers notes):
+Facts about google-genai 3.6.1 this relies on (read in its source, seen against a loopback fake):
 - the Client closes its HTTP client when garbage-collected, so the backend
   keeps a reference to the Client itself, not just to ``client.models``;
 - ``HttpOptions.timeout`` is in milliseconds;

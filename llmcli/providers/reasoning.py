@@ -14,8 +14,8 @@ so that
 * a 400 that only the server could have predicted gets a hint naming the
   parameter to remove (:func:`explain`).
 
-The model rules are known facts only (sources: /work/shared/reasoning.md
-§1-§9, §11c); a model no rule knows gets the provider's general mapping and
+The model rules are known facts only (the providers' documentation and the
+installed SDKs' types, as of December 2026); a model no rule knows gets the provider's general mapping and
 the server decides, its 400 explained by :func:`explain`.  Imports no SDK.
 """
 

@@ -5,7 +5,7 @@ and ``GET /v1/models``.  The SDK drops any SSE event without an ``event:``
 line, so every event here has one; the stream ends at EOF (no ``[DONE]``).
 
 Thinking is streamed as the API does it (captured with anthropic 2.15.0,
-/work/shared/reasoning.md §6): a ``thinking`` block (``thinking_delta`` events,
+anthropic 2.15.0's types): a ``thinking`` block (``thinking_delta`` events,
 then one ``signature_delta``), optionally a ``redacted_thinking`` block whose
 ``data`` is opaque, then the text block; ``message_delta.usage`` carries
 ``output_tokens_details.thinking_tokens``.

@@ -8,8 +8,7 @@ the stream ends at EOF.  The space after ``data:`` is required by the SDK.
 Thought summaries (sent only when the request asks ``include_thoughts``) are
 parts with ``"thought": true``; the answer's first part carries a
 ``thoughtSignature``; ``usageMetadata.thoughtsTokenCount`` is counted apart
-from ``candidatesTokenCount`` (captured with google-genai 3.6.1,
-/work/shared/reasoning.md §7).
+from ``candidatesTokenCount`` (captured with google-genai 3.6.1).
 """
 
 from __future__ import annotations

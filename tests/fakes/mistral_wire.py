@@ -9,7 +9,7 @@ Error bodies follow the real API: ``{"object":"error","message":...}``.
 Thinking (Magistral, Small 4 with ``reasoning_effort``) arrives as a content
 *list* holding a ThinkChunk, ``{"type":"thinking","thinking":[{"type":"text",..}]}``;
 the answer then comes as text chunks or plain strings (both in one stream,
-as captured with mistralai 3.7.0, /work/shared/reasoning.md §8).
+as captured with mistralai 3.7.0).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ finalizing, then completed / failed / expired / cancelled), ``GET …/batches``
 …/batches/{id}/cancel`` and ``GET …/files/{id}/content`` (streamed in parts).
 Output lines are ``BatchRequestOutput``; failed requests go to the error file,
 either as an HTTP 400 response or as a top-level ``error`` (``batch_expired``,
-``batch_cancelled``), as section 1.3 of the provider-batch notes describes.
+``batch_cancelled``), as OpenAI's error files carry them.
 """
 
 from __future__ import annotations

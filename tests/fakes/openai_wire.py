@@ -3,7 +3,7 @@
 Serves ``POST …/chat/completions`` (streamed when the body says so) and
 ``GET …/models``.  Used for every OpenAI-compatible profile kind.
 
-Thinking comes in the shape each server really sends (/work/shared/reasoning.md §2-§5),
+Thinking comes in the shape each server really sends (DeepSeek, OpenRouter, Groq, LM Studio, llama.cpp),
 chosen with ``thinking_field``: ``reasoning_content`` (DeepSeek, llama-server, LM Studio's
 option), ``reasoning`` (Ollama, Groq parsed, LM Studio gpt-oss), ``openrouter``
 (``reasoning`` and ``reasoning_details`` repeating it, in one delta) and ``details``

@@ -4,7 +4,7 @@ One :class:`Case` per built-in profile: where its fake listens (``servers``
 fixture in test_reasoning_profiles.py / test_reasoning_requests.py), the reply
 that streams thinking the way that provider does, the thinking text and the
 reasoning-token figure the backend must report.  Wire shapes:
-/work/shared/reasoning.md §1-§9 (and the docstrings of tests/fakes/*_wire.py).
+the docstrings of tests/fakes/*_wire.py.
 """
 
 from __future__ import annotations
