@@ -107,9 +107,7 @@ def _stream(call: Call, o: RunOptions, backend: Any, request: Any, composed: Com
     from .history import Capture
     from .session import complete
 
-    # In a pipe, --diff prints the diff instead of the answer; on a terminal, after it.
-    silent = o.as_json or bool(o.output) or (o.diff and not stdout_is_terminal())
-    mode = render.choose_mode(raw=o.raw, markdown=o.markdown, silent=silent)
+    mode = _display_mode(o)
     writer: Any = render.make_writer(mode)
     spinner = spinning = None
     if stderr_is_terminal():
@@ -193,10 +191,18 @@ def _show_cached(o: RunOptions, answer: Any) -> None:
     """A cached answer is shown exactly as a fresh one would be (only --json says it was cached)."""
     from . import render
 
-    silent = o.as_json or bool(o.output) or (o.diff and not stdout_is_terminal())
-    writer = render.make_writer(render.choose_mode(raw=o.raw, markdown=o.markdown, silent=silent))
+    writer = render.make_writer(_display_mode(o))
     writer.feed(answer.text)
     writer.finish()
+
+
+def _display_mode(o: RunOptions) -> str:
+    """How the answer is shown while it comes (render's modes): nothing with --json or -o, and in a
+    pipe nothing with --diff, which then prints the diff instead (on a terminal, after the answer)."""
+    from . import render
+
+    silent = o.as_json or bool(o.output) or (o.diff and not stdout_is_terminal())
+    return render.choose_mode(raw=o.raw, markdown=o.markdown, silent=silent)
 
 
 class _Recorder:
