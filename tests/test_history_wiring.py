@@ -195,3 +195,27 @@ def test_the_key_is_nowhere_in_the_data_dir(cli, env, isolated_env):
     for path in (isolated_env / ".local/share").rglob("*"):
         if path.is_file():
             assert KEY.encode() not in path.read_bytes()
+
+
+def test_ctrl_c_records_what_arrived_as_interrupted(env, isolated_env):
+    """A real process stopped by SIGINT mid-answer: its record says interrupted and holds the words that came."""
+    import select
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT
+
+    env.enqueue(stream_reply(["first words ", "and more"], pause=3.0))
+    proc = subprocess.Popen([sys.executable, "-m", "llmcli", "hi"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    got, deadline = b"", time.time() + 20
+    while b"first words" not in got and time.time() < deadline:
+        if select.select([proc.stdout], [], [], 0.2)[0]:
+            got += os.read(proc.stdout.fileno(), 100)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    [r] = records(isolated_env)
+    assert r["status"] == "interrupted" and r["answer"].startswith("first words")
