@@ -575,3 +575,27 @@ def test_record_json_is_valid_and_complete():
                 "finish_reason", "status", "error", "cached", "params"):
         assert key in data
     assert "api_key" not in json.dumps(data) and SECRET not in json.dumps(data)
+
+
+FIRST = """
+import sys
+from llmcli import history
+from tests.history_util import sample
+sys.stdin.readline()
+sys.exit(0 if history.record(**sample(0, profile=sys.argv[1])) is not None else 1)
+"""
+
+
+def test_two_processes_making_the_file_at_once_both_log(tmp_path):
+    """The first call of two processes at once: both find no file; neither may be refused (SQLite's
+    lock upgrade on a half-made file fails at once, whatever the busy timeout)."""
+    for round_no in range(5):
+        data = tmp_path / f"data{round_no}"
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "XDG_DATA_HOME": str(data)}
+        procs = [subprocess.Popen([sys.executable, "-c", FIRST, name], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  env=env, cwd=ROOT) for name in ("a", "b")]
+        for p in procs:
+            p.stdin.write(b"go\n")
+            p.stdin.flush()
+        assert [(p.wait(timeout=60), p.stderr.read().decode()) for p in procs] == [(0, ""), (0, "")]
+        assert sorted(p.name for p in (data / "llmcli").iterdir()) == ["history.db"]  # no copy left behind

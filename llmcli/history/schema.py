@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from typing import Any
 
 SCHEMA_V1 = """
 CREATE TABLE records (
@@ -108,8 +109,20 @@ class NewerSchema(Exception):
         self.version = version
 
 
+def first_row(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> Any:
+    """The first row of a query, or None, with the statement run to its end.
+
+    ``fetchone()`` leaves the statement open, and an open statement holds its
+    read lock: two processes creating a new file at once then each held one and
+    waited for the other's to switch the file to WAL (a deadlock the busy timeout
+    only ends by failing).  Every small query of the history goes through here.
+    """
+    rows = conn.execute(sql, params).fetchall()
+    return rows[0] if rows else None
+
+
 def version_of(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    return int(first_row(conn, "PRAGMA user_version")[0])
 
 
 def migrate(conn: sqlite3.Connection) -> int:
@@ -153,7 +166,7 @@ def has_fts_module(conn: sqlite3.Connection) -> bool:
 
 
 def has_fts_table(conn: sqlite3.Connection) -> bool:
-    row = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (FTS_TABLE,)).fetchone()
+    row = first_row(conn, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (FTS_TABLE,))
     return row is not None
 
 

@@ -160,7 +160,7 @@ class Store:
         """Delete every record, then compact the file so nothing of them is left on disk."""
         with self.lock:
             self.conn.execute("PRAGMA secure_delete = ON")
-            count = int(self.conn.execute("SELECT count(*) FROM records").fetchone()[0])
+            count = int(schema.first_row(self.conn, "SELECT count(*) FROM records")[0])
             self.conn.execute("DELETE FROM records")
             self.conn.execute("VACUUM")
             self._checkpoint()
@@ -174,7 +174,7 @@ class Store:
 
     def count(self) -> int:
         with self.lock:
-            return int(self.conn.execute("SELECT count(*) FROM records").fetchone()[0])
+            return int(schema.first_row(self.conn, "SELECT count(*) FROM records")[0])
 
     def _select(self, where: str, params: Iterable[Any] = (), *, order: str = "id DESC",
                 limit: int | None = None) -> list[Record]:
@@ -251,12 +251,12 @@ class Store:
     def check(self) -> str:
         """SQLite's quick integrity check: 'ok' or the first problem."""
         with self.lock:
-            row = self.conn.execute("PRAGMA quick_check").fetchone()
+            row = schema.first_row(self.conn, "PRAGMA quick_check")
         return str(row[0]) if row else "ok"
 
 
 def _has_records_table(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'records'").fetchone() is not None
+    return schema.first_row(conn, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'records'") is not None
 
 
 def _make_file(path: Path) -> None:
@@ -268,5 +268,36 @@ def _make_file(path: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(directory, 0o700)
     if not path.exists():
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
+        _create(path)
+
+
+def _create(path: Path) -> None:
+    """A new history file, whole: made beside its place (WAL, schema, index), then linked in atomically.
+
+    Two processes logging their first call at once would otherwise both find an
+    empty file and race to switch it to WAL, and SQLite refuses one of them at once
+    (a lock it cannot wait for).  Now a process either sees no file or a finished
+    one; the one whose link loses just drops its copy.
+    """
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)
+    os.close(fd)
+    os.chmod(name, 0o600)
+    try:
+        conn = sqlite3.connect(name, isolation_level=None)
+        try:
+            schema.migrate(conn)  # switches the new file to WAL first
+            schema.ensure_fts(conn)
+        finally:
+            conn.close()  # the last connection: its WAL is folded into the file and removed
+        try:
+            os.link(name, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+    finally:
+        for leftover in (name, name + "-wal", name + "-shm"):
+            try:
+                os.unlink(leftover)
+            except FileNotFoundError:
+                pass
