@@ -171,7 +171,7 @@ def request_from(data: str) -> Any:
 def prepare(job: Job, jobs: Sequence[Any], build_request: BuildRequest, engine: Engine, o: SubmitOptions) -> None:
     from ..batch.manifest import Journal, sha256
     from ..batch.units import layout
-    from ..batch.work import text_of
+    from ..batch.work import read_input, text_of
 
     for stale in (job.path / "chunks").glob("*"):
         stale.unlink()  # a crash mid-prepare: start it over, nothing was sent
@@ -185,9 +185,11 @@ def prepare(job: Job, jobs: Sequence[Any], build_request: BuildRequest, engine: 
         for no, plan_job in enumerate(jobs):
             skip = None
             try:
-                data = Path(plan_job.source).read_bytes()
+                data = read_input(plan_job)  # as local batch reads it: at most the input limit
             except OSError as exc:
                 skip, data = f"cannot read: {exc.strerror or exc}", b""
+            except E.InputError as exc:
+                skip, data = str(exc).removeprefix(f"{plan_job.shown}: "), b""
             text, why = text_of(plan_job, data) if skip is None else (None, skip)
             if text is None or not text.strip():
                 _skip(plan_job, why or "empty", o)
