@@ -261,13 +261,7 @@ def config_example_cmd() -> None:
     config_example()
 
 
-# -- history and last (llmcli/history_commands.py) --------------------------------------
-
-history_app = typer.Typer(
-    rich_markup_mode=None, help="List, search, show and delete recorded calls.",
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-app.add_typer(history_app, name="history")
+# -- last (the history's own commands: llmcli/history_cli.py, loaded on demand) ----------
 
 
 @app.command("last")
@@ -279,64 +273,6 @@ def last_cmd(
     from .history_commands import last
 
     last(as_json=as_json, diff=diff)
-
-
-@history_app.callback(invoke_without_command=True)
-def history_cmd(
-    ctx: typer.Context,
-    limit: int = typer.Option(20, "--limit", "-n", min=0, metavar="N", help="Newest N records (0: all)."),
-    query: str | None = typer.Option(None, "--query", "-q", metavar="TEXT", help="Only records whose instruction, input or answer contain every word."),
-    profile: str | None = typer.Option(None, "--profile", "-p", metavar="NAME", help="Only records of this profile."),
-    as_json: bool = typer.Option(False, "--json", help="Print a JSON array of whole records."),
-) -> None:
-    """List recorded calls, newest first."""
-    if ctx.invoked_subcommand is None:
-        from .history_commands import list_history
-
-        list_history(limit=limit, query=query, profile=profile, as_json=as_json)
-
-
-@history_app.command("show")
-def history_show_cmd(
-    ids: list[str] = typer.Argument(..., metavar="ID...", help="Record ids ('last' for the last answer)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the record(s) as JSON."),
-) -> None:
-    """Print whole records, texts untruncated."""
-    from .history_commands import show
-
-    show(ids, as_json=as_json)
-
-
-@history_app.command("rm")
-def history_rm_cmd(ids: list[str] = typer.Argument(..., metavar="ID...", help="Record ids.")) -> None:
-    """Delete records."""
-    from .history_commands import rm
-
-    rm(ids)
-
-
-@history_app.command("clear")
-def history_clear_cmd(yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
-    """Delete every record (asks first on a terminal)."""
-    from .history_commands import clear
-
-    clear(yes=yes)
-
-
-@history_app.command("repair")
-def history_repair_cmd() -> None:
-    """Move a damaged history aside (never deleted) and start a new one with what can be read."""
-    from .history_commands import repair
-
-    repair()
-
-
-@history_app.command("path")
-def history_path_cmd() -> None:
-    """Print the history file's path."""
-    from .history_commands import show_path
-
-    show_path()
 
 
 # -- shell completion ----------------------------------------------------------------
@@ -351,70 +287,6 @@ def completion_cmd(
     from .completion import show
 
     show(shell, install=install)
-
-
-# -- jobs: provider batch engines (llmcli/jobs/) ------------------------------------------
-
-jobs_app = typer.Typer(
-    rich_markup_mode=None, no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]},
-    help="Provider batch jobs (llmcli batch --provider-batch): list, status, fetch, cancel, retry.",
-)
-app.add_typer(jobs_app, name="jobs")
-JOB = typer.Argument(..., metavar="JOB", help="Job id (or a unique start of one; llmcli jobs list).")
-
-
-@jobs_app.command("list")
-def jobs_list_cmd(as_json: bool = typer.Option(False, "--json", help="One JSON array.")) -> None:
-    """Local jobs: id, profile, state, counts, age, expiry (no network)."""
-    from .jobs.commands import list_jobs
-
-    raise typer.Exit(list_jobs(as_json=as_json))
-
-
-@jobs_app.command("status")
-def jobs_status_cmd(
-    job: str = JOB,
-    wait: bool = typer.Option(False, "--wait", help="Poll until every batch has ended (Ctrl-C is safe)."),
-    interval: float | None = typer.Option(None, "--interval", min=1.0, metavar="SECONDS", help="First wait between polls (default 30; grows by half each time, up to 10 min)."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object."),
-) -> None:
-    """Poll each unfinished provider batch once; download results of those that ended."""
-    from .jobs.commands import show_status
-
-    raise typer.Exit(show_status(job, wait=wait, interval=interval, as_json=as_json, config_path=GLOBALS.config))
-
-
-@jobs_app.command("fetch")
-def jobs_fetch_cmd(
-    job: str = JOB,
-    force: bool = typer.Option(False, "--force", help="Also overwrite sources changed since submission, and rewrite files already written."),
-    report: str | None = typer.Option(None, "--report", metavar="FILE.jsonl", help="Write one JSON line per file."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only failures."),
-) -> None:
-    """Write every finished file (atomically; again and again: nothing is rewritten)."""
-    from .jobs.commands import fetch_job
-
-    raise typer.Exit(fetch_job(job, force=force, report=report, quiet=quiet, config_path=GLOBALS.config))
-
-
-@jobs_app.command("cancel")
-def jobs_cancel_cmd(job: str = JOB) -> None:
-    """Ask the provider to cancel every unfinished batch of the job."""
-    from .jobs.commands import cancel_job
-
-    raise typer.Exit(cancel_job(job, config_path=GLOBALS.config))
-
-
-@jobs_app.command("retry")
-def jobs_retry_cmd(
-    job: str = JOB,
-    only: str | None = typer.Option(None, "--only", metavar="STATES", help="Which failures: errored,expired,canceled,missing (default errored,expired,missing)."),
-    sync: bool = typer.Option(False, "--sync", help="Real-time calls instead of a new provider batch."),
-) -> None:
-    """Send the failed requests again, in a new provider batch of the same job."""
-    from .jobs.commands import retry_job
-
-    raise typer.Exit(retry_job(job, only=only, sync=sync, config_path=GLOBALS.config))
 
 
 # -- entry point ---------------------------------------------------------------------

@@ -44,6 +44,9 @@ def test_start_up_loads_no_sdk(args):
     if args in (("--help",), ("--version",)):
         # Typer's option coercion loads pydantic (~60 ms): help and version must not need it.
         assert "pydantic" not in modules
+        # The history and jobs commands are built only when they run (their help is listed from a table).
+        assert "llmcli.history_cli" not in modules and "llmcli.jobs_cli" not in modules
+        assert "sqlite3" not in modules
 
 
 def test_pipe_output_is_byte_exact(fake_profile):
