@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from . import errors as E
-from . import status
+from . import history, render, status
+from .atomic import FILE, keep_backup, resolve_target, write_target
 from .call import Call, CallFlags, Composed
 from .errors import UsageError
+from .inputs import Document, gather
+from .providers import backend_for
 from .render import write_stdout
-from .terminal import stderr_is_terminal, stdout_is_terminal
+from .session import cached_answer, check_answer, complete
+from .terminal import stderr_is_terminal, stdout_is_closed, stdout_is_terminal
 
 
 @dataclass(frozen=True)
@@ -46,10 +50,6 @@ class RunOptions:
 
 
 def run_once(o: RunOptions) -> None:
-    from . import history
-    from .inputs import gather
-    from .providers import backend_for
-
     if o.as_json and o.raw:
         raise UsageError("--json and --raw do not go together")
     if o.diff and o.as_json:
@@ -59,8 +59,6 @@ def run_once(o: RunOptions) -> None:
         target = None
         o = _replace(o, output=None)
     if target is None or o.as_json or o.diff:
-        from .terminal import stdout_is_closed
-
         if stdout_is_closed():
             raise E.StdoutClosed("stdout is closed (>&-): the answer would be lost; give -o FILE")
     previous = history.resume(o.resume) if o.resume else None
@@ -103,10 +101,6 @@ def run_once(o: RunOptions) -> None:
 
 def _stream(call: Call, o: RunOptions, backend: Any, request: Any, composed: Composed, record: _Recorder) -> Any:
     """Send the request and stream the answer to the terminal, the pipe, or nowhere (-o, --json)."""
-    from . import render
-    from .history import Capture
-    from .session import complete
-
     mode = _display_mode(o)
     writer: Any = render.make_writer(mode)
     spinner = spinning = None
@@ -122,7 +116,7 @@ def _stream(call: Call, o: RunOptions, backend: Any, request: Any, composed: Com
 
         writer = display = ReasoningDisplay(writer, before_first=spinner.stop if spinner else None)
         on_reasoning = display.reasoning
-    writer = capture = Capture(writer)
+    writer = capture = history.Capture(writer)
     policy = call.policy()
 
     def on_retry(err: E.ProviderError, wait: float, attempt: int) -> None:
@@ -153,8 +147,6 @@ def _stream(call: Call, o: RunOptions, backend: Any, request: Any, composed: Com
 
 def _check(o: RunOptions, answer: Any, *, kept: bool) -> list[str]:
     """The one answer check (session.check_answer); a refusal for -o names the file and where the answer is."""
-    from .session import check_answer
-
     try:
         return check_answer(answer, replaces_text=bool(o.output))
     except E.AnswerError as err:
@@ -170,8 +162,6 @@ def _compose(call: Call, inputs: Any, previous: Any) -> Composed:
     Continuing (``-c``): a style applies to the previous answer (``llmcli -c -s formal``);
     words alone are the next instruction (``llmcli -c "make it shorter"``).
     """
-    from .inputs import Document
-
     documents, instruction = inputs.documents, inputs.instruction
     if call.style is not None and not documents:
         if previous is not None:
@@ -189,8 +179,6 @@ def _cache_on(call: Call, o: RunOptions) -> bool:
 
 def _show_cached(o: RunOptions, answer: Any) -> None:
     """A cached answer is shown exactly as a fresh one would be (only --json says it was cached)."""
-    from . import render
-
     writer = render.make_writer(_display_mode(o))
     writer.feed(answer.text)
     writer.finish()
@@ -199,8 +187,6 @@ def _show_cached(o: RunOptions, answer: Any) -> None:
 def _display_mode(o: RunOptions) -> str:
     """How the answer is shown while it comes (render's modes): nothing with --json or -o, and in a
     pipe nothing with --diff, which then prints the diff instead (on a terminal, after the answer)."""
-    from . import render
-
     silent = o.as_json or bool(o.output) or (o.diff and not stdout_is_terminal())
     return render.choose_mode(raw=o.raw, markdown=o.markdown, silent=silent)
 
@@ -210,8 +196,6 @@ class _Recorder:
 
     def __init__(self, call: Call, o: RunOptions, previous: Any, endpoint: Any, request: Any,
                  composed: Composed, instruction: str) -> None:
-        from . import history
-
         self.history = history
         self.on = history.enabled(call.config, o.no_log)
         self.call, self.previous, self.endpoint, self.request = call, previous, endpoint, request
@@ -234,10 +218,7 @@ class _Recorder:
         }
 
     def cached_answer(self) -> Any:
-        from .history import request_key
-        from .session import cached_answer
-
-        hit = self.history.lookup(request_key(self.endpoint.kind, self.endpoint.base_url, self.request))
+        hit = self.history.lookup(history.request_key(self.endpoint.kind, self.endpoint.base_url, self.request))
         return cached_answer(hit, self.endpoint) if hit is not None else None
 
     def done(self, answer: Any) -> None:
@@ -253,8 +234,6 @@ class _Recorder:
 
 def _replace(options: Any, **changes: Any) -> Any:
     """A frozen dataclass (the options, the call flags) with some fields changed."""
-    from dataclasses import replace
-
     return replace(options, **changes)
 
 
@@ -279,8 +258,6 @@ def _write_output(target: Any, text: str, inputs: Sequence[str], *, kept: bool) 
     A write that fails after the answer was paid for (a full disk) does not lose it: it is in
     the history (``llmcli last``), and it goes to stdout too, which -o left empty (exit 74).
     """
-    from .atomic import FILE, keep_backup, write_target
-
     output = target.name
     sources = {Path(f).resolve() for f in inputs if f != "-"}
     body = text if text.endswith("\n") else text + "\n"
@@ -300,8 +277,6 @@ def _write_output(target: Any, text: str, inputs: Sequence[str], *, kept: bool) 
 def _output_target(output: str) -> Any:
     """What can be known about -o FILE before a request is paid for: what it is, and that it can be written."""
     import os
-
-    from .atomic import FILE, resolve_target
 
     try:
         target = resolve_target(output)
