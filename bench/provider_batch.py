@@ -3,6 +3,8 @@
 For each corpus size (default 1,000 and 10,000 files) it runs, each in a fresh process:
 
   read       baseline: read every file once (what submit cannot do without)
+  encode     second baseline: read every file and encode its request line once, to one file (the
+             least a submit does; submit / encode is what the job's bookkeeping and upload add)
   submit     ``jobs.submit``: layout, one request line per unit, chunk files fsynced, items database,
              upload, create (the plan, which local batch shares, is timed apart)
   status     poll to the end, download the result files (streamed), ingest them by id
@@ -13,7 +15,8 @@ For each corpus size (default 1,000 and 10,000 files) it runs, each in a fresh p
 and prints wall time and peak RSS (``resource`` ru_maxrss of that process) per step, the
 ratios the issue sets as targets (submit <= 2x read, fetch <= 2x write) and, with
 ``--tracemalloc`` (default), each step's peak of Python allocations made after start-up
-(``tracemalloc``), which is what grows with the corpus if anything is held whole:
+(``tracemalloc``, in a second run of the step from the same state: times come from the untraced
+run), which is what grows with the corpus if anything is held whole:
 1,000 vs 10,000 files within 1.5x is the target.
 
 The fake (tests/fakes/openai_batch_wire.py) runs in its own process, so its memory (it
@@ -89,6 +92,26 @@ def _read(work: Path, url: str) -> dict:
     return {"bytes": total}
 
 
+def _encode(work: Path, url: str) -> dict:
+    """Second baseline, the least any submit does: read each file and encode its one request line once.
+
+    The lines go to one file, with the same engine submit uses; nothing else (no layout, no items
+    database, no fsync, no upload).  submit / encode shows what the job's bookkeeping costs on top.
+    """
+    from llmcli.config import load
+    from llmcli.jobs.seams import endpoint
+    from llmcli.jobs.store import dumps
+    from llmcli.providers.batch import engine_for
+
+    engine = engine_for(endpoint(load().profile("pb"), None))
+    total = 0
+    with open(work / "encoded.jsonl", "wb") as out:
+        for no, path in enumerate(sorted((work / "d").rglob("*.txt"))):
+            text = path.read_bytes().decode("utf-8")
+            total += out.write((dumps(engine.line(f"r{no}", _build_request(None, text))) + "\n").encode("utf-8"))
+    return {"bytes": total}
+
+
 def _build_request(job, text):
     from llmcli.providers.base import Message, Request
 
@@ -98,11 +121,23 @@ def _build_request(job, text):
 def _submit(work: Path, planned: list) -> dict:
     from llmcli import config as C
     from llmcli import jobs
+    from llmcli.jobs import submission
     from llmcli.jobs.submission import SubmitOptions
 
+    sending = [0.0]
+    send = submission.send
+
+    def timed_send(*args, **kwargs):  # upload and create: mostly the fake's own time to take the file in
+        start = time.perf_counter()
+        try:
+            return send(*args, **kwargs)
+        finally:
+            sending[0] += time.perf_counter() - start
+
+    submission.send = timed_send
     job = jobs.submit(planned, _build_request, C.load().profile("pb"), options=SubmitOptions(quiet=True))
     (work / "job").write_text(job)
-    return {"job": job}
+    return {"job": job, "send_seconds": sending[0]}
 
 
 def _status(work: Path, url: str) -> dict:
@@ -163,6 +198,49 @@ def run_step(name: str, work: Path, url: str, env: dict[str, str], trace: bool) 
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+# What a step changes in the work directory: put back before the same step runs again, traced.
+MUTABLE = ("state", "out", "local-out", "job", "local-journal.jsonl", "encoded.jsonl")
+
+
+def measured(name: str, work: Path, url: str, env: dict[str, str], trace: bool) -> dict:
+    """The step timed untraced (tracemalloc slows Python far more than reading, which skews every ratio),
+    then, with ``trace``, run again from the same starting state for its traced peak."""
+    import shutil
+
+    snapshot = work / ".before"
+    if trace:
+        shutil.rmtree(snapshot, ignore_errors=True)
+        snapshot.mkdir()
+        for entry in MUTABLE:
+            _copy(work / entry, snapshot / entry)
+    figures = run_step(name, work, url, env, False)
+    if trace:
+        for entry in MUTABLE:
+            _remove(work / entry)
+            _copy(snapshot / entry, work / entry)
+        figures["traced_mib"] = run_step(name, work, url, env, True)["traced_mib"]
+        shutil.rmtree(snapshot)
+    return figures
+
+
+def _copy(source: Path, target: Path) -> None:
+    import shutil
+
+    if source.is_dir():
+        shutil.copytree(source, target, symlinks=True)
+    elif source.exists():
+        shutil.copy2(source, target)
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
 def corpus(work: Path, count: int) -> None:
     """``count`` small files, 100 to a directory (a docs tree; see the note on flat directories in main)."""
     for i in range(count):
@@ -187,8 +265,8 @@ def one_size(count: int, trace: bool) -> dict:
             env = {**os.environ, "LLMCLI_CONFIG": str(work / "config.toml"), "BENCH_KEY": "sk-bench",
                    "XDG_STATE_HOME": str(work / "state"), "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1",
                    "PYTHONPATH": str(ROOT)}
-            return {name: run_step(name, work, url, env, trace) for name in ("read", "submit", "status", "fetch",
-                                                                              "write")}
+            return {name: measured(name, work, url, env, trace) for name in ("read", "encode", "submit", "status",
+                                                                              "fetch", "write")}
         finally:
             if server.stdin is not None:
                 server.stdin.close()
@@ -211,7 +289,11 @@ def main() -> None:
             print(f"  {name:<8} {figures['seconds']:>8.2f} {figures['rss_mib']:>13.1f} {traced:>11}")
         print(f"  (plan, the lead's file listing shared with local batch, not in submit: "
               f"{r['submit']['plan_seconds']:.2f} s)")
-        print(f"  submit / read  = {r['submit']['seconds'] / r['read']['seconds']:.1f}x   (target <= 2x)")
+        sub = r['submit']
+        print(f"  (of submit, upload and create: {sub['send_seconds']:.2f} s; the rest is the files' preparation)")
+        print(f"  submit / read  = {sub['seconds'] / r['read']['seconds']:.1f}x   (target <= 2x)")
+        print(f"  submit / encode = {sub['seconds'] / r['encode']['seconds']:.1f}x  (encode: read each file and "
+              f"encode its request line once, the least a submit does)")
         print(f"  fetch / write  = {r['fetch']['seconds'] / r['write']['write_only_seconds']:.2f}x  (target <= 2x)")
     sizes = sorted(results)
     if len(sizes) >= 2:

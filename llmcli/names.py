@@ -30,6 +30,8 @@ def display_name(path: str | bytes | os.PathLike[str]) -> str:
     For the name itself (to open the file, in a diff header) use the path.
     """
     text = os.fsdecode(path) if isinstance(path, bytes) else os.fspath(path)
+    if text.isascii() and text.isprintable():  # the usual name, told at C speed (a plan shows 10,000 of them)
+        return text
     if not any(_unprintable(ch) for ch in text):
         return text
     out = []

@@ -77,3 +77,25 @@ def test_cli_f_fifo_over_the_limit(cli, tmp_path, monkeypatch):
     thread.join(timeout=30)
     assert result.code == 2
     assert "more than the 97 KB input limit" in result.stderr and "sub" in result.stderr
+
+
+def test_a_regular_file_is_read_for_its_size_and_a_file_that_grew_is_still_read_whole(tmp_path, monkeypatch):
+    """A regular file is asked for its size + 1 bytes (not the limit); if it grew since fstat, the rest is read too."""
+    grown = tmp_path / "grown.txt"
+    grown.write_bytes(b"0123456789" * 30)  # 300 bytes on disk
+    real_fstat = os.fstat
+
+    def fstat_before_it_grew(fd):  # the size fstat saw before a writer appended 290 bytes
+        info = real_fstat(fd)
+        return os.stat_result((*info[:6], 10, *info[7:]))
+
+    monkeypatch.setattr(inputs.os, "fstat", fstat_before_it_grew)
+    assert read_bounded(grown, 1024) == b"0123456789" * 30
+    with pytest.raises(InputError, match="grown.txt: more than the "):
+        read_bounded(grown, 100)
+
+
+def test_a_file_of_exactly_the_limit_is_read(tmp_path):
+    exact = tmp_path / "exact.txt"
+    exact.write_bytes(b"y" * 2048)
+    assert read_bounded(exact, 2048) == b"y" * 2048

@@ -237,6 +237,8 @@ def chunk_text(text: str, max_chars: int, *, unbreakable: re.Pattern[str] | None
     """
     if max_chars < 1:
         raise ValueError(f"max_chars must be at least 1, got {max_chars}")
+    if len(text) <= max_chars:  # what the packing below gives for a text that fits, without parsing it
+        return [text] if text else []
     chunks: list[str] = []
     current = ""
     for piece in _pieces(text, max_chars, unbreakable):

@@ -20,6 +20,7 @@ import fnmatch
 import glob
 import os
 import re
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,29 +97,57 @@ def plan(
     if not found:
         raise UsageError("no input files: give paths, directories, globs or --from FILE")
 
-    out_dir = mode.out_dir.resolve() if mode.out_dir else None
+    resolve = Resolver()
+    out_dir = resolve(mode.out_dir) if mode.out_dir else None
     jobs: list[Job] = []
-    seen: set[Path] = set()
-    targets: dict[Path, Path] = {}
+    sources: set[Path] = set()  # each job's source, resolved
+    targets: dict[Path, Path] = {}  # each job's target, resolved -> its source as given
     for file, root in found:
-        real = file.resolve()
-        if real in seen or _ignored(file, root, exclude, mode, out_dir):
+        real = resolve(file)
+        if real in sources or _ignored(file, real, root, exclude, mode, out_dir):
             continue
-        seen.add(real)
+        sources.add(real)
         target = mode.target(file, root)
-        key = target.resolve()
+        key = resolve(target)
         if key in targets:
             raise UsageError(f"{targets[key]} and {file} would both be written to {target}")
         targets[key] = file
         jobs.append(Job(file, target, display_name(file)))
-    sources = {j.source.resolve() for j in jobs}
     if mode.out_dir is not None or mode.suffix is not None:
-        for job in jobs:
-            if job.target.resolve() in sources:
+        for job, key in zip(jobs, targets):  # targets: one key per job, in the jobs' order
+            if key in sources:
                 raise UsageError(f"{job.target} is both an input and an output (use --in-place to rewrite in place)")
     if not jobs:
         raise UsageError("no input files left after --include/--exclude")
     return jobs
+
+
+class Resolver:
+    """``Path.resolve()`` for many files under few directories: each directory is resolved once.
+
+    A file's real path is its directory's real path and its name, unless the name is
+    itself a symlink (one ``lstat`` tells), and then the full resolution runs.  Asking
+    ``resolve()`` of every source and target cost an ``lstat`` per component of each
+    path, several times a file: most of the time a 10,000-file plan took.
+    """
+
+    def __init__(self) -> None:
+        self._directories: dict[Path, Path] = {}
+
+    def __call__(self, path: Path) -> Path:
+        name = path.name
+        if name in ("", ".", ".."):
+            return path.resolve()
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                return path.resolve()
+        except OSError:
+            pass  # not there (yet): its directory's real path and its name, as Path.resolve() gives
+        parent = path.parent
+        real = self._directories.get(parent)
+        if real is None:
+            real = self._directories[parent] = parent.resolve()
+        return real / name
 
 
 def split_paths(data: bytes) -> list[str]:
@@ -198,14 +227,18 @@ def _included(file: Path, root: Path, include: Sequence[str], *, explicit: bool)
     return explicit or not include or _matches(file, root, include)
 
 
-def _ignored(file: Path, root: Path, exclude: Sequence[str], mode: OutputMode, out_dir: Path | None) -> bool:
-    """--exclude, and what a batch writes itself: backups, temp files, the output tree, suffixed outputs."""
+def _ignored(file: Path, real: Path, root: Path, exclude: Sequence[str], mode: OutputMode,
+             out_dir: Path | None) -> bool:
+    """--exclude, and what a batch writes itself: backups, temp files, the output tree, suffixed outputs.
+
+    ``real``: ``file`` resolved.
+    """
     name = file.name
     if exclude and _matches(file, root, exclude):
         return True
     if _BACKUP.search(name) or (name.startswith(".") and name.endswith(".tmp")):
         return True
-    if out_dir is not None and out_dir in file.resolve().parents:
+    if out_dir is not None and str(real).startswith(os.path.join(out_dir, "")):  # below the output tree
         return True
     if mode.suffix is not None:
         stem = file.stem if file.suffix else file.name

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import errors as E
 from ..config import Profile
-from ..inputs import Document
+from ..inputs import MAX_INPUT_BYTES, Document, decode, read_bounded
 from .manifest import Journal, sha256
 from .plan import Job
 from .publish import Publishing, SourceChanged, publish
@@ -129,8 +129,6 @@ def process(job: Job, s: Settings) -> Result:
 
 def read_input(job: Job) -> bytes:
     """A file's bytes, read as single mode reads ``-f FILE``: at most its input limit (then InputError)."""
-    from ..inputs import MAX_INPUT_BYTES, read_bounded
-
     return read_bounded(job.source, MAX_INPUT_BYTES, label=job.shown)
 
 
@@ -188,8 +186,6 @@ def _process(job: Job, s: Settings) -> Result:
 
 def text_of(job: Job, data: bytes) -> tuple[str | None, str]:
     """The file as text, or None and why not (single mode's decoder: one rule for binary and UTF-8)."""
-    from ..inputs import decode
-
     label = job.shown
     try:
         return decode(data, label), ""

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 
 from ..batch.units import Layout, Unit
+from .store import dumps
 
 
 def dump(layout: Layout) -> str:
     parts = [p if isinstance(p, str) else [p.lead, p.core, p.trail, p.links] for p in layout.parts]
-    return json.dumps({"parts": parts, "links": layout.links, "tag": layout.tag}, ensure_ascii=False,
-                      separators=(",", ":"))
+    return dumps({"parts": parts, "links": layout.links, "tag": layout.tag})
 
 
 def load(text: str) -> Layout:

@@ -78,8 +78,8 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+# One encoder for every compact line (json.dumps with options builds a new one per call: a tenth of submit's time).
+dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class Job:
@@ -287,12 +287,16 @@ class Items:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def add_file(self, db: sqlite3.Connection, no: int, source: str, target: str, shown: str, src_sha: str,
-                 units: int, layout: str, markdown: bool, original: bytes) -> None:
-        """``original``: the file's bytes as submitted (zlib): what its backup holds and a changed source is told by."""
-        db.execute("INSERT INTO files(no, source, target, shown, src_sha, units, layout, markdown, original) "
-                   "VALUES (?,?,?,?,?,?,?,?,?)",
-                   (no, source, target, shown, src_sha, units, layout, int(markdown), zlib.compress(original)))
+    def add_files(self, db: sqlite3.Connection,
+                  rows: list[tuple[int, str, str, str, str, int, str, bool, bytes]]) -> None:
+        """rows: (no, source, target, shown, src_sha, units, layout JSON, markdown, original).
+
+        ``original``: the file's bytes as submitted (stored zlib'd): what its backup holds and a changed
+        source is told by.  One statement for many rows: submit adds thousands at a time.
+        """
+        db.executemany("INSERT INTO files(no, source, target, shown, src_sha, units, layout, markdown, original) "
+                       "VALUES (?,?,?,?,?,?,?,?,?)",
+                       [(*row[:7], int(row[7]), zlib.compress(row[8])) for row in rows])
 
     def add_items(self, db: sqlite3.Connection, rows: list[tuple[str, str, int, int, int, str]]) -> None:
         """rows: (id, custom_id, file_no, unit_no, chunk_no, request JSON)."""

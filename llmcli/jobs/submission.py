@@ -116,8 +116,10 @@ def submit(jobs: Sequence[Any], build_request: BuildRequest, profile: Any, *, op
 def job_key(jobs: Sequence[Any], build_request: BuildRequest, profile: Any, o: SubmitOptions) -> str:
     """What makes "the same command": the inputs and targets, the profile, and the request a probe becomes."""
     digest = hashlib.sha256()
+    cwd = os.getcwd()  # os.path.abspath, with the working directory asked once instead of twice a file
     for job in jobs:
-        digest.update(f"{os.path.abspath(job.source)}\0{os.path.abspath(job.target)}\n".encode())
+        source, target = os.path.join(cwd, job.source), os.path.join(cwd, job.target)
+        digest.update(f"{os.path.normpath(source)}\0{os.path.normpath(target)}\n".encode())
     probe = build_request(jobs[0], "<probe>")
     settings = {"profile": profile.name, "provider": profile.provider, "probe": request_dict(probe),
                 "max_chars": o.max_chars, "markdown_safe": o.markdown_safe, "clean": o.clean,
@@ -245,9 +247,8 @@ def _flush(db: Any, pending: list) -> None:
     if not pending:
         return
     with db.transaction() as tx:
-        for file_row, rows in pending:
-            db.add_file(tx, *file_row)
-            db.add_items(tx, rows)
+        db.add_files(tx, [file_row for file_row, _ in pending])
+        db.add_items(tx, [row for _, rows in pending for row in rows])
     pending.clear()
 
 
@@ -271,17 +272,18 @@ class Chunker:
     def __init__(self, directory: Path, limits: Limits, first: int = 0) -> None:
         self.directory = directory
         self.limits = limits
+        self.max_requests, self.max_bytes, self.max_line = limits.requests, limits.bytes, limits.line_bytes
         self.open: dict[str, Chunker._Open] = {}
         self.done: dict[int, dict[str, Any]] = {}
         self.next_no = first
 
     def add(self, model: str, line: bytes, shown: str) -> int:
-        if len(line) > self.limits.line_bytes:
+        if len(line) > self.max_line:
             raise E.UsageError(f"{shown}: one request is {len(line)} bytes, over what the provider takes in one "
-                               f"line ({self.limits.line_bytes}); lower --max-input-chars")
+                               f"line ({self.max_line}); lower --max-input-chars")
         current = self.open.get(model)
-        if current is not None and (current.count + 1 > self.limits.requests
-                                    or current.size + len(line) > self.limits.bytes):
+        if current is not None and (current.count + 1 > self.max_requests
+                                    or current.size + len(line) > self.max_bytes):
             self._close(current)
             current = None
         if current is None:

@@ -33,6 +33,7 @@ from typing import Any
 from .. import errors as E
 from . import KINDS
 from .base import Done, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
+from .batch_body import sdk_body
 from .common import SDKBackend
 from .reasoning import BUDGETS, prepare, setting
 
@@ -196,8 +197,6 @@ class Backend(SDKBackend):
         ``_params`` adds later), ``extra_body`` merged in as the SDK merges it.
         """
         import anthropic
-
-        from .batch_body import sdk_body
 
         return sdk_body(self._params(request), (anthropic.Omit, anthropic.NotGiven))
 

@@ -51,6 +51,7 @@ from typing import Any
 from .. import errors as E
 from . import KINDS, bodies
 from .base import Done, Endpoint, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
+from .batch_body import sdk_body
 from .common import SDKBackend, chat_messages, header_retry_after, provider_message, quiet_logger
 from .reasoning import prepare, setting
 
@@ -238,8 +239,6 @@ class Backend(SDKBackend):
         the address, the timeout, headers) and its streaming and result-format flags,
         which compatible mode does not take.
         """
-        from .batch_body import sdk_body
-
         model = request.model or KINDS[self.endpoint.kind].model
         return sdk_body(self._params(request, model), (), drop=_NATIVE_ONLY)
 

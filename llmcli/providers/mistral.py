@@ -34,6 +34,7 @@ from typing import Any
 from .. import errors as E
 from . import KINDS, bodies
 from .base import Done, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
+from .batch_body import sdk_body
 from .common import SDKBackend, chat_messages, header_retry_after, provider_message, quiet_logger
 from .reasoning import prepare, setting
 
@@ -182,8 +183,6 @@ class Backend(SDKBackend):
         as the JSON field names.
         """
         from mistralai.client.types import UNSET
-
-        from .batch_body import sdk_body
 
         return sdk_body(self._params(request), (type(UNSET),),
                         drop=("http_headers", "retries", "server_url", "timeout_ms"))

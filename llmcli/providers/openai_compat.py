@@ -24,6 +24,7 @@ from typing import Any
 from .. import errors as E
 from . import KINDS
 from .base import Done, Event, ReasoningDelta, Request, TextDelta, Usage, ending_of
+from .batch_body import sdk_body
 from .common import SDKBackend, chat_messages
 from .reasoning import prepare, setting
 
@@ -148,8 +149,6 @@ class Backend(SDKBackend):
         merged in as the SDK merges it into the JSON it sends.
         """
         import openai
-
-        from .batch_body import sdk_body
 
         return sdk_body(self._params(request, openai), (openai.Omit, openai.NotGiven))
 
