@@ -29,8 +29,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import config as C
+from . import presets
 from .inputs import Document, Inputs
 from .presets import Style
+from .prompt import DEFAULT_SYSTEM, user_message
 from .providers import KINDS
 from .providers.base import Endpoint, Message, Request
 from .retry import DEFAULT_MAX_WAIT, RetryPolicy
@@ -120,9 +122,6 @@ class Call:
 
     def compose(self, documents: Sequence[Document], instruction: str = "") -> Composed:
         """The messages for ``documents`` with the words ``instruction`` (the style's task, or the instruction)."""
-        from . import presets
-        from .prompt import user_message
-
         docs = tuple(documents)
         if self.style is None:
             return Composed(None, user_message(Inputs(instruction, docs)), docs)
@@ -137,8 +136,6 @@ class Call:
         pairs, its system prompt first: sent before the new user message, its system
         prompt used unless ``--system`` or a style gives one.
         """
-        from .prompt import DEFAULT_SYSTEM
-
         profile = profile or self.profile
         prior_system = next((text for role, text in prior if role == "system"), None)
         earlier = tuple(Message(role, text) for role, text in prior if role != "system")

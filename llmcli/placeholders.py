@@ -10,6 +10,7 @@ example in a system prompt) is left alone rather than being an error.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -18,11 +19,17 @@ _TOKEN = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_-]*)\}")
 
 def placeholders(template: str) -> list[str]:
     """The placeholder names of ``template``, in order of first use."""
+    return list(_names(template))
+
+
+@functools.lru_cache(maxsize=64)
+def _names(template: str) -> tuple[str, ...]:
+    """Cached: a batch composes every file from the same few templates, several times each."""
     seen: dict[str, None] = {}
     for match in _TOKEN.finditer(template):
         if match.group(1):
             seen.setdefault(match.group(1), None)
-    return list(seen)
+    return tuple(seen)
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..resolver import Resolver
+
 NAME = "batch-journal.jsonl"
 
 
@@ -78,6 +80,7 @@ class Journal:
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, str, str], list[Entry]] = {}
         self._fd: int | None = None
+        self._real = Resolver()  # sources and targets are keyed by their real paths, asked twice a file
         self._load()
 
     def _load(self) -> None:
@@ -97,14 +100,15 @@ class Journal:
             self._entries.setdefault((entry.source, entry.target, entry.job), []).append(entry)
 
     def is_done(self, source: Path, target: Path, job: str, input_sha: str) -> bool:
-        entries = self._entries.get((str(source.resolve()), str(target.resolve()), job))
+        real_source, real_target = self._real(source), self._real(target)
+        entries = self._entries.get((real_source, real_target, job))
         if not entries:
             return False
         try:
             current = sha256(target.read_bytes())
         except OSError:
             return False
-        in_place = source.resolve() == target.resolve()
+        in_place = real_source == real_target
         for entry in entries:
             if current == entry.output_sha and (input_sha == entry.input_sha or in_place):
                 return True
@@ -117,7 +121,7 @@ class Journal:
         the fsync is made outside the lock, so workers' fsyncs overlap instead of
         queueing one behind the other.
         """
-        entry = Entry(str(source.resolve()), str(target.resolve()), job, input_sha, output_sha)
+        entry = Entry(self._real(source), self._real(target), job, input_sha, output_sha)
         line = json_line({**entry.__dict__, "time": round(time.time(), 3)}) + "\n"
         with self._lock:
             if self._fd is None:

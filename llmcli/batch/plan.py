@@ -20,13 +20,13 @@ import fnmatch
 import glob
 import os
 import re
-import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
 from ..names import display_name
+from ..resolver import Resolver
 
 GLOB_CHARS = set("*?[")
 _BACKUP = re.compile(r"\.bak(\.\d+)?$")
@@ -100,8 +100,8 @@ def plan(
     resolve = Resolver()
     out_dir = resolve(mode.out_dir) if mode.out_dir else None
     jobs: list[Job] = []
-    sources: set[Path] = set()  # each job's source, resolved
-    targets: dict[Path, Path] = {}  # each job's target, resolved -> its source as given
+    sources: set[str] = set()  # each job's source, resolved
+    targets: dict[str, Path] = {}  # each job's target, resolved -> its source as given
     for file, root in found:
         real = resolve(file)
         if real in sources or _ignored(file, real, root, exclude, mode, out_dir):
@@ -120,34 +120,6 @@ def plan(
     if not jobs:
         raise UsageError("no input files left after --include/--exclude")
     return jobs
-
-
-class Resolver:
-    """``Path.resolve()`` for many files under few directories: each directory is resolved once.
-
-    A file's real path is its directory's real path and its name, unless the name is
-    itself a symlink (one ``lstat`` tells), and then the full resolution runs.  Asking
-    ``resolve()`` of every source and target cost an ``lstat`` per component of each
-    path, several times a file: most of the time a 10,000-file plan took.
-    """
-
-    def __init__(self) -> None:
-        self._directories: dict[Path, Path] = {}
-
-    def __call__(self, path: Path) -> Path:
-        name = path.name
-        if name in ("", ".", ".."):
-            return path.resolve()
-        try:
-            if stat.S_ISLNK(os.lstat(path).st_mode):
-                return path.resolve()
-        except OSError:
-            pass  # not there (yet): its directory's real path and its name, as Path.resolve() gives
-        parent = path.parent
-        real = self._directories.get(parent)
-        if real is None:
-            real = self._directories[parent] = parent.resolve()
-        return real / name
 
 
 def split_paths(data: bytes) -> list[str]:
@@ -227,8 +199,8 @@ def _included(file: Path, root: Path, include: Sequence[str], *, explicit: bool)
     return explicit or not include or _matches(file, root, include)
 
 
-def _ignored(file: Path, real: Path, root: Path, exclude: Sequence[str], mode: OutputMode,
-             out_dir: Path | None) -> bool:
+def _ignored(file: Path, real: str, root: Path, exclude: Sequence[str], mode: OutputMode,
+             out_dir: str | None) -> bool:
     """--exclude, and what a batch writes itself: backups, temp files, the output tree, suffixed outputs.
 
     ``real``: ``file`` resolved.
@@ -238,7 +210,7 @@ def _ignored(file: Path, real: Path, root: Path, exclude: Sequence[str], mode: O
         return True
     if _BACKUP.search(name) or (name.startswith(".") and name.endswith(".tmp")):
         return True
-    if out_dir is not None and str(real).startswith(os.path.join(out_dir, "")):  # below the output tree
+    if out_dir is not None and real.startswith(os.path.join(out_dir, "")):  # below the output tree
         return True
     if mode.suffix is not None:
         stem = file.stem if file.suffix else file.name

@@ -89,24 +89,6 @@ def test_exactly_one_output_mode():
     assert OutputMode.choose(None, None, False, needed=False) == OutputMode()
 
 
-def test_the_resolver_agrees_with_path_resolve_through_symlinks_and_for_paths_not_there(tmp_path, monkeypatch):
-    """plan resolves each directory once (batch/plan.py Resolver); every answer must be Path.resolve()'s."""
-    from llmcli.batch.plan import Resolver
-
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "real" / "sub").mkdir(parents=True)
-    (tmp_path / "real" / "sub" / "f.txt").write_text("f")
-    (tmp_path / "linkdir").symlink_to(tmp_path / "real")
-    (tmp_path / "real" / "link.txt").symlink_to(tmp_path / "real" / "sub" / "f.txt")
-    (tmp_path / "real" / "loop").symlink_to(tmp_path / "real" / "loop")
-    resolve = Resolver()
-    for name in ("real/sub/f.txt", "linkdir/sub/f.txt", "linkdir/link.txt", "real/link.txt", "real/../real/sub/f.txt",
-                 "linkdir/sub/../sub/f.txt", "absent/x.txt", "linkdir/new.txt", "real/sub", "linkdir", ".", "..",
-                 "real/sub/..", "f.txt", str(tmp_path / "linkdir" / "sub" / "f.txt")):
-        for _ in range(2):  # the second time from the cache
-            assert resolve(Path(name)) == Path(name).resolve(), name
-
-
 def test_an_output_that_is_an_input_through_a_symlink_is_refused(tree):
     Path("notes/f2.f.txt").write_text("an earlier output")
     Path("notes/link.txt").symlink_to(tree / "notes" / "f2.f.txt")  # an input that is f2.txt's output
