@@ -7,7 +7,8 @@ For each corpus size (default 1,000 and 10,000 files) it runs, each in a fresh p
              least a submit does; submit / encode is what the job's bookkeeping and upload add)
   submit     ``jobs.submit``: layout, one request line per unit, chunk files fsynced, items database,
              upload, create (the plan, which local batch shares, is timed apart)
-  status     poll to the end, download the result files (streamed), ingest them by id
+  status     poll to the end, download the result files (streamed), ingest them by id (each
+             answer also recorded in the history, as local batch records its calls)
   fetch      reassemble every file and publish it (atomic write + journal, as local batch)
   write      baseline: local batch's own write (``batch/publish.py::publish``) of the same outputs, on
              4 threads as local batch's default -j writes them
@@ -144,11 +145,12 @@ def _status(work: Path, url: str) -> dict:
     from llmcli.jobs import commands, refresh, store
 
     job = store.find(store.jobs_root(), (work / "job").read_text())
-    make = commands.engine_factory(job, None)
+    connection = commands.Connection(job, None)
     polls = 0
-    while refresh.unfinished(job):
-        refresh.refresh(job, make)
-        polls += 1
+    with commands.recording(connection) as record:  # as `llmcli jobs status` does: answers into the history
+        while refresh.unfinished(job):
+            refresh.refresh(job, connection.engine, record=record)
+            polls += 1
     job.close()
     return {"polls": polls}
 
@@ -199,7 +201,7 @@ def run_step(name: str, work: Path, url: str, env: dict[str, str], trace: bool) 
 
 
 # What a step changes in the work directory: put back before the same step runs again, traced.
-MUTABLE = ("state", "out", "local-out", "job", "local-journal.jsonl", "encoded.jsonl")
+MUTABLE = ("state", "data", "out", "local-out", "job", "local-journal.jsonl", "encoded.jsonl")
 
 
 def measured(name: str, work: Path, url: str, env: dict[str, str], trace: bool) -> dict:
@@ -263,7 +265,8 @@ def one_size(count: int, trace: bool) -> dict:
                 f'model = "model-x"\ntimeout = 120\n')
             os.chmod(work / "config.toml", 0o600)
             env = {**os.environ, "LLMCLI_CONFIG": str(work / "config.toml"), "BENCH_KEY": "sk-bench",
-                   "XDG_STATE_HOME": str(work / "state"), "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1",
+                   "XDG_STATE_HOME": str(work / "state"), "XDG_DATA_HOME": str(work / "data"),
+                   "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1",
                    "PYTHONPATH": str(ROOT)}
             return {name: measured(name, work, url, env, trace) for name in ("read", "encode", "submit", "status",
                                                                               "fetch", "write")}

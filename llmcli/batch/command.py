@@ -179,6 +179,7 @@ def _check_engine(call, o: BatchOptions) -> None:
 
 def _submit(jobs, o: BatchOptions, call, instruction: str, max_chars: int, settings_id: str) -> int:
     """Hand the batch to the provider's engine: each unit's request is the one a real-time call would send."""
+    from .. import history
     from .. import jobs as provider_jobs
     from ..inputs import Document
     from ..jobs.submission import SubmitOptions
@@ -190,7 +191,7 @@ def _submit(jobs, o: BatchOptions, call, instruction: str, max_chars: int, setti
         jobs, build_request, call.profile, endpoint=call.endpoint(call.profile), config_path=call.config.path,
         options=SubmitOptions(max_chars=max_chars, markdown_safe=o.markdown_safe, clean=o.clean, backup=o.backup,
                               backup_dir=Path(o.backup_dir) if o.backup_dir else None, settings_id=settings_id,
-                              force=o.force, quiet=o.quiet),
+                              force=o.force, quiet=o.quiet, log=history.enabled(call.config, o.no_log)),
     )
     write_stdout(job_id + "\n")
     return E.EXIT_OK

@@ -136,6 +136,18 @@ class Store:
             self.conn.execute(_INSERT, row)
         return str(row["id"])
 
+    def add_many(self, rows: list[dict[str, Any]]) -> int:
+        """Insert many records in one transaction (a provider batch's results arrive thousands at a time)."""
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.executemany(_INSERT, rows)
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+        return len(rows)
+
     def delete(self, ids: Iterable[str]) -> int:
         """Delete records by exact id; their text is overwritten on disk, not merely unlinked."""
         wanted = list(dict.fromkeys(ids))

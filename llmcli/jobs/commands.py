@@ -9,9 +9,10 @@ never touches the network, nor does a ``jobs fetch`` whose results are local.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,22 +29,55 @@ RETRY_STATES = ("errored", "expired", "canceled", "missing")
 DEFAULT_RETRY = ("errored", "expired", "missing")
 
 
+class Connection:
+    """A job's endpoint (from its profile, by name, in today's config) made once, when first needed.
+
+    The engine and the history's recorder both use it, so a key command runs once.
+    """
+
+    def __init__(self, job: Job, config_path: Path | None, timeout: float | None = None) -> None:
+        self.job, self.config_path, self.timeout = job, config_path, timeout
+        self._endpoint: Any = None
+
+    def endpoint(self) -> Any:
+        if self._endpoint is None:
+            from .. import config as C
+            from . import seams
+
+            job = self.job
+            profile = C.load(self.config_path).profile(str(job.manifest["profile"]), source=f"job {job.id}")
+            if profile.provider != job.manifest["provider"]:
+                raise E.ConfigError(f"profile '{profile.name}' is now a {profile.provider} profile; job {job.id} "
+                                    f"was submitted to {job.manifest['provider']}")
+            self._endpoint = seams.endpoint(profile, self.config_path, self.timeout)
+        return self._endpoint
+
+    def engine(self) -> Any:
+        from ..providers.batch import engine_for
+
+        return engine_for(self.endpoint(), window=self.job.manifest.get("window"))
+
+    def recorder(self) -> Any:
+        """The history's recorder for this job's results (jobs/recording.py), or None when they are not logged."""
+        from .recording import recorder
+
+        return recorder(self.job, self.endpoint, self.config_path)
+
+
 def engine_factory(job: Job, config_path: Path | None, timeout: float | None = None) -> Callable[[], Any]:
     """The job's engine, built from its profile (by name, from today's config) when first needed."""
+    return Connection(job, config_path, timeout).engine
 
-    def make() -> Any:
-        from .. import config as C
-        from ..providers.batch import engine_for
-        from . import seams
 
-        profile = C.load(config_path).profile(str(job.manifest["profile"]), source=f"job {job.id}")
-        if profile.provider != job.manifest["provider"]:
-            raise E.ConfigError(f"profile '{profile.name}' is now a {profile.provider} profile; job {job.id} was "
-                                f"submitted to {job.manifest['provider']}")
-        endpoint = seams.endpoint(profile, config_path, timeout)
-        return engine_for(endpoint, window=job.manifest.get("window"))
-
-    return make
+@contextlib.contextmanager
+def recording(connection: Connection) -> Iterator[Any]:
+    """The connection's recorder for the length of a command (its history file closed after)."""
+    record = connection.recorder()
+    try:
+        yield record
+    finally:
+        if record is not None:
+            record.close()
 
 
 def interruptible(command: Callable[..., int]) -> Callable[..., int]:
@@ -147,13 +181,13 @@ def show_status(job_id: str, *, wait: bool = False, interval: float | None = Non
     from .refresh import all_ended, refresh, unfinished
 
     job = _open(job_id, state_dir)
-    make = engine_factory(job, config_path)
+    connection = Connection(job, config_path)
     delay = interval if interval is not None else DEFAULT_INTERVAL
     code = E.EXIT_OK
     try:
-        with job.lock():
+        with job.lock(), recording(connection) as record:
             while True:
-                seen = refresh(job, make)
+                seen = refresh(job, connection.engine, record=record)
                 pending = unfinished(job)
                 if seen.errors and not wait:
                     for line in seen.errors:
@@ -237,8 +271,9 @@ def fetch_job(job_id: str, *, force: bool = False, report: str | None = None, qu
         except OSError as exc:
             raise E.UsageError(f"--report {report}: {exc.strerror or exc}") from None
     try:
-        with job.lock():
-            done = fetch(job, engine_factory(job, config_path), force=force, report=handle, quiet=quiet)
+        connection = Connection(job, config_path)
+        with job.lock(), recording(connection) as record:
+            done = fetch(job, connection.engine, force=force, report=handle, quiet=quiet, record=record)
     finally:
         job.close()
         if handle is not None:

@@ -27,6 +27,7 @@ from ..batch.plan import Job as PlanJob
 from ..batch.work import Result
 from ..providers.batch import SUCCEEDED
 from . import layouts, seams
+from .recording import Record
 from .refresh import EngineFactory, refresh, update_counts
 from .store import PENDING, STALE, WRITTEN, FileRow, Item, Job
 
@@ -54,9 +55,12 @@ class Fetched:
 
 
 def fetch(job: Job, make_engine: EngineFactory, *, force: bool = False, report: IO[str] | None = None,
-          quiet: bool = False, writers: int = WRITERS) -> Fetched:
-    """Write every file whose requests all finished; ``writers`` threads overlap the writes' fsyncs."""
-    seen = refresh(job, make_engine)
+          quiet: bool = False, writers: int = WRITERS, record: Record | None = None) -> Fetched:
+    """Write every file whose requests all finished; ``writers`` threads overlap the writes' fsyncs.
+
+    ``record``: the history's recorder, for results this fetch is the first to see.
+    """
+    seen = refresh(job, make_engine, record=record)
     done = Fetched(provider_errors=list(seen.errors))
     for line in seen.errors:
         status.error(line)

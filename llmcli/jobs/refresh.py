@@ -23,6 +23,7 @@ from typing import IO, Any
 
 from .. import errors as E
 from ..providers.batch import CANCELED, CANCELLED, ENDED, ERRORED, EXPIRED, EXPIRED_ITEM, FAILED, Engine, Remote
+from .recording import BATCH, RECORDED_STATES, Record
 from .store import CREATED, MISSING, Job, fsync_dir
 
 EngineFactory = Callable[[], Engine]
@@ -42,8 +43,11 @@ def unfinished(job: Job) -> list[dict[str, Any]]:
     return [c for c in job.chunks if c.get("step") == CREATED and not c.get("ingested")]
 
 
-def refresh(job: Job, make_engine: EngineFactory, *, poll: bool = True) -> Refreshed:
-    """Poll (one GET) each created, unended chunk; download and ingest every ended one."""
+def refresh(job: Job, make_engine: EngineFactory, *, poll: bool = True, record: Record | None = None) -> Refreshed:
+    """Poll (one GET) each created, unended chunk; download and ingest every ended one.
+
+    ``record``: the history's recorder (jobs/recording.py), told of each result as it lands.
+    """
     seen = Refreshed()
     engine: Engine | None = None
     for chunk in unfinished(job):
@@ -62,7 +66,7 @@ def refresh(job: Job, make_engine: EngineFactory, *, poll: bool = True) -> Refre
                 seen.downloaded += 1
             if remote.ended and chunk.get("raw_done"):
                 engine = engine or make_engine()
-                seen.unknown_ids += ingest(job, chunk, engine, remote)
+                seen.unknown_ids += ingest(job, chunk, engine, remote, record)
         except E.ProviderError as err:
             if not err.retryable and not seen.errors and isinstance(err, E.AuthError):
                 raise  # a bad key fails every chunk the same way: say it once
@@ -121,17 +125,36 @@ class _Hashing:
         return True
 
 
-def ingest(job: Job, chunk: dict[str, Any], engine: Engine, remote: Remote) -> int:
-    """Every raw line onto its item by id; the rest of the chunk closed by how the batch ended. Returns unknown ids."""
+def ingest(job: Job, chunk: dict[str, Any], engine: Engine, remote: Remote, record: Record | None = None) -> int:
+    """Every raw line onto its item by id; the rest of the chunk closed by how the batch ended. Returns unknown ids.
+
+    Committed every ``recording.BATCH`` results (recording a result is idempotent, so a
+    replay after a crash finishes the job), each batch then handed to ``record``.
+    """
     db = job.items()
     unknown = 0
+    landed: list[str] = []
+
+    def commit() -> None:
+        db.db.execute("COMMIT")
+        if record is not None:
+            record(db, landed)
+        landed.clear()
+        db.db.execute("BEGIN IMMEDIATE")
+
     with db.transaction() as tx:
         for raw in chunk.get("raw") or []:
             for outcome in engine.parse(job.path / raw["path"]):
                 if not db.record(tx, outcome):
                     unknown += 1  # not ours, or a result for an attempt already retried
+                elif record is not None and outcome.state in RECORDED_STATES:
+                    landed.append(outcome.custom_id)
+                    if len(landed) >= BATCH:
+                        commit()
         left_as, why = _left_as(remote)
         db.close_chunk(tx, chunk["no"], left_as, why)
+    if record is not None:
+        record(db, landed)
     chunk["ingested"] = True
     chunk["unknown_ids"] = unknown
     job.save()

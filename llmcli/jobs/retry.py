@@ -20,6 +20,7 @@ from .. import errors as E
 from .. import status
 from ..providers.batch import ERRORED, SUCCEEDED, Outcome
 from . import seams, store
+from .recording import recorder
 from .store import CREATED, WITHDRAWN, Job, dumps
 from .submission import Chunker, request_from, send
 
@@ -68,20 +69,27 @@ def retry_sync(job: Job, states: tuple[str, ...], config_path: Path | None) -> i
     endpoint = seams.endpoint(profile, config_path)
     db = job.items()
     ok = failed = 0
-    for item in db.in_states(states):
-        try:
-            answer = seams.complete(endpoint, request_from(item.request), profile, config_path)
-        except E.ProviderError as err:
-            db.answer(db.db, item.id, Outcome(item.custom_id, ERRORED, error=f"real-time retry: {err}"))
-            status.note(f"request {item.id}: {err}")
-            failed += 1
-            continue
-        usage = answer.usage
-        db.answer(db.db, item.id, Outcome(item.custom_id, SUCCEEDED, text=answer.text,
-                                          finish_reason=answer.finish_reason, ending=answer.ending,
-                                          tokens_in=usage.input_tokens if usage else None,
-                                          tokens_out=usage.output_tokens if usage else None))
-        ok += 1
+    record = recorder(job, lambda: endpoint, config_path)
+    try:
+        for item in db.in_states(states):
+            try:
+                answer = seams.complete(endpoint, request_from(item.request), profile, config_path)
+            except E.ProviderError as err:
+                db.answer(db.db, item.id, Outcome(item.custom_id, ERRORED, error=f"real-time retry: {err}"))
+                status.note(f"request {item.id}: {err}")
+                failed += 1
+            else:
+                usage = answer.usage
+                db.answer(db.db, item.id, Outcome(item.custom_id, SUCCEEDED, text=answer.text,
+                                                  finish_reason=answer.finish_reason, ending=answer.ending,
+                                                  tokens_in=usage.input_tokens if usage else None,
+                                                  tokens_out=usage.output_tokens if usage else None))
+                ok += 1
+            if record is not None:
+                record(db, [item.custom_id])  # a real-time call: into the history as it is answered
+    finally:
+        if record is not None:
+            record.close()
     job.manifest["done"] = False
     update_counts(job)
     if not ok and not failed:

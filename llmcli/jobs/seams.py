@@ -2,7 +2,7 @@
 
 - :func:`endpoint` — a profile with its key and headers resolved, as
   ``llmcli.call.Call.endpoint`` resolves them for every call;
-- :func:`answer` — a result line's text made into an ``Answer`` the way
+- :func:`answer` — a result line's text made into an ``Answer`` (:func:`made_answer`) the way
   ``llmcli.session.complete`` makes a streamed one (thinking split off, a
   lone ``</think>`` and a whole-answer wrapper removed), then judged by
   ``session.check_answer`` as a batch unit is: cut, filtered or empty answers
@@ -42,8 +42,24 @@ def endpoint(profile: Profile, config_path: Path | None = None, timeout: float |
 def answer(item: Any, core: str, *, provider: str, profile: str, clean: bool, think_open: bool,
            chunked: bool) -> tuple[str, str | None]:
     """(the text to write, None) for a usable result, or ("", why it cannot be used)."""
-    from ..providers.base import Done, ReasoningDelta, TextDelta
-    from ..session import Answer, check_answer, finished_text
+    from ..session import check_answer
+
+    result = made_answer(item, core, provider=provider, profile=profile, clean=clean, think_open=think_open)
+    try:
+        check_answer(result, replaces_text=True, chunked=chunked)
+    except E.ProviderError as err:
+        why = err.message + (f" ({err.hint})" if err.hint else "")
+        return "", " ".join(why.split())
+    return result.text, None
+
+
+def made_answer(item: Any, core: str, *, provider: str, profile: str, clean: bool, think_open: bool) -> Any:
+    """A result line as the ``session.Answer`` a streamed call gives: thinking apart, cleaned, not yet judged.
+
+    What :func:`answer` judges, and what the history keeps of the call (jobs/recording.py).
+    """
+    from ..providers.base import Done, ReasoningDelta, TextDelta, Usage
+    from ..session import Answer, finished_text
     from ..thinking import split
 
     parts: list[str] = []
@@ -55,14 +71,10 @@ def answer(item: Any, core: str, *, provider: str, profile: str, clean: bool, th
         elif isinstance(event, ReasoningDelta):
             thoughts.append(event.text)
     text, reasoning = finished_text("".join(parts), "".join(thoughts), core if clean else None)
-    result = Answer(text=text, profile=profile, provider=provider, model=None, usage=None,
-                    finish_reason=item.finish, ending=item.ending or "", seconds=0.0, reasoning=reasoning)
-    try:
-        check_answer(result, replaces_text=True, chunked=chunked)
-    except E.ProviderError as err:
-        why = err.message + (f" ({err.hint})" if err.hint else "")
-        return "", " ".join(why.split())
-    return result.text, None
+    usage = Usage(item.tokens_in, item.tokens_out) if item.tokens_in is not None or item.tokens_out is not None \
+        else None
+    return Answer(text=text, profile=profile, provider=provider, model=None, usage=usage,
+                  finish_reason=item.finish, ending=item.ending or "", seconds=0.0, reasoning=reasoning)
 
 
 def publish(job: Job, original: bytes, new_text: str, *, backup: bool, backup_dir: Path | None,

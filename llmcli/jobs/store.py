@@ -29,7 +29,7 @@ import os
 import sqlite3
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -365,6 +365,18 @@ class Items:
     def units(self, file_no: int) -> list[Item]:
         rows = self.db.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE file_no=? ORDER BY unit_no", (file_no,))
         return [Item(*row) for row in rows.fetchall()]
+
+    def landed(self, custom_ids: Sequence[str]) -> list[tuple[Item, FileRow]]:
+        """The items these ids name, each with its file (for the history; at most a few hundred ids at a time)."""
+        if not custom_ids:
+            return []
+        marks = ",".join("?" * len(custom_ids))
+        item_columns = ", ".join(f"i.{c.strip()}" for c in _ITEM_COLUMNS.split(","))
+        file_columns = ", ".join(f"f.{c.strip()}" for c in _FILE_COLUMNS.split(","))
+        rows = self.db.execute(f"SELECT {item_columns}, {file_columns} FROM items i JOIN files f ON f.no = i.file_no "
+                               f"WHERE i.custom_id IN ({marks}) ORDER BY i.file_no, i.unit_no", tuple(custom_ids))
+        width = len(_ITEM_COLUMNS.split(","))
+        return [(Item(*row[:width]), FileRow(*row[width:])) for row in rows]
 
     def in_states(self, states: tuple[str, ...], page: int = 1000) -> Iterator[Item]:
         marks = ",".join("?" * len(states))

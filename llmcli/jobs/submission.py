@@ -56,6 +56,7 @@ class SubmitOptions:
     force: bool = False  # redo files the journal says are done; a new job even if one exists
     window: str | None = None  # completion window where the provider takes one (default 24h)
     quiet: bool = False
+    log: bool = True  # the results go into the history when they come (jobs/recording.py); --no-log: never
 
 
 BuildRequest = Callable[[Any, str], Any]  # (plan Job, unit text) -> providers.base.Request
@@ -142,7 +143,7 @@ def _manifest(key: str, profile: Any, endpoint: Any, o: SubmitOptions) -> dict[s
         "schema": store.SCHEMA, "job": store.new_job_id(key), "key": key, "created_at": round(time.time(), 3),
         "llmcli": __version__, "profile": profile.name, "provider": profile.provider, "window": o.window,
         "settings_id": o.settings_id or key[:32],
-        "clean": o.clean, "think_open": getattr(profile, "think_tags", "auto") == "open",
+        "clean": o.clean, "log": o.log, "think_open": getattr(profile, "think_tags", "auto") == "open",
         "backup": o.backup, "backup_dir": str(o.backup_dir) if o.backup_dir else None,
         "state": "preparing", "totals": {"files": 0, "items": 0}, "chunks": [],
     }
