@@ -100,6 +100,8 @@ class Journal:
             self._entries.setdefault((entry.source, entry.target, entry.job), []).append(entry)
 
     def is_done(self, source: Path, target: Path, job: str, input_sha: str) -> bool:
+        if not self._entries:
+            return False  # nothing journalled: no paths to resolve
         real_source, real_target = self._real(source), self._real(target)
         entries = self._entries.get((real_source, real_target, job))
         if not entries:

@@ -30,38 +30,53 @@ DEFAULT_RETRY = ("errored", "expired", "missing")
 
 
 class Connection:
-    """A job's endpoint (from its profile, by name, in today's config) made once, when first needed.
+    """A job's call settings, profile, endpoint and engine (from today's config), each made once, when first needed.
 
-    The engine and the history's recorder both use it, so a key command runs once.
+    The engine, the history's recorder and a real-time retry all use them: the config is read once
+    and a key command runs once, however many polls a command makes.
     """
 
     def __init__(self, job: Job, config_path: Path | None, timeout: float | None = None) -> None:
         self.job, self.config_path, self.timeout = job, config_path, timeout
+        self._call: Any = None
+        self._profile: Any = None
         self._endpoint: Any = None
+        self._engine: Any = None
 
-    def endpoint(self) -> Any:
-        if self._endpoint is None:
-            from .. import config as C
+    def call(self) -> Any:
+        if self._call is None:
             from . import seams
 
+            self._call = seams.call(self.config_path, self.timeout)
+        return self._call
+
+    def profile(self) -> Any:
+        if self._profile is None:
             job = self.job
-            profile = C.load(self.config_path).profile(str(job.manifest["profile"]), source=f"job {job.id}")
+            profile = self.call().config.profile(str(job.manifest["profile"]), source=f"job {job.id}")
             if profile.provider != job.manifest["provider"]:
                 raise E.ConfigError(f"profile '{profile.name}' is now a {profile.provider} profile; job {job.id} "
                                     f"was submitted to {job.manifest['provider']}")
-            self._endpoint = seams.endpoint(profile, self.config_path, self.timeout)
+            self._profile = profile
+        return self._profile
+
+    def endpoint(self) -> Any:
+        if self._endpoint is None:
+            self._endpoint = self.call().endpoint(self.profile())
         return self._endpoint
 
     def engine(self) -> Any:
-        from ..providers.batch import engine_for
+        if self._engine is None:
+            from ..providers.batch import engine_for
 
-        return engine_for(self.endpoint(), window=self.job.manifest.get("window"))
+            self._engine = engine_for(self.endpoint(), window=self.job.manifest.get("window"))
+        return self._engine
 
     def recorder(self) -> Any:
         """The history's recorder for this job's results (jobs/recording.py), or None when they are not logged."""
         from .recording import recorder
 
-        return recorder(self.job, self.endpoint, self.config_path)
+        return recorder(self.job, self.endpoint, lambda: self.call().config)
 
 
 def engine_factory(job: Job, config_path: Path | None, timeout: float | None = None) -> Callable[[], Any]:
@@ -286,9 +301,9 @@ def fetch_job(job_id: str, *, force: bool = False, report: str | None = None, qu
 
 @interruptible
 def cancel_job(job_id: str, *, config_path: Path | None = None, state_dir: Path | None = None) -> int:
-    from ..providers.batch import Remote, Tag
+    from ..providers.batch import Remote
     from .refresh import update_counts
-    from .submission import CLOCK_SKEW, known_batches, record_created
+    from .submission import adopt
 
     job = _open(job_id, state_dir)
     make = engine_factory(job, config_path)
@@ -302,10 +317,7 @@ def cancel_job(job_id: str, *, config_path: Path | None = None, state_dir: Path 
                     continue
                 if step == store.CREATING:  # maybe created before a crash: find it, so it is cancelled too
                     engine = engine or make()
-                    found = engine.find(Tag(job.id, chunk["no"]), since=chunk["create_started"] - CLOCK_SKEW,
-                                        count=chunk["count"], exclude=known_batches(job.path.parent))
-                    if found is not None:
-                        record_created(job, chunk, found)
+                    if adopt(job, engine, chunk):
                         step = CREATED
                 if step != CREATED:
                     db = job.items()
@@ -360,7 +372,7 @@ def retry_job(job_id: str, *, only: str | None = None, sync: bool = False, confi
     try:
         with job.lock():
             if sync:
-                return retry_sync(job, states, config_path)
+                return retry_sync(job, states, Connection(job, config_path))
             return retry(job, states, engine_factory(job, config_path))
     finally:
         job.close()

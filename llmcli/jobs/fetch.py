@@ -172,9 +172,10 @@ def _write(task: _Write, m: dict[str, Any], journal: Journal, force: bool) -> _W
     row, plan_job = task.row, task.plan_job
     source, target = plan_job.source, plan_job.target
     in_place = target == source or target.resolve() == source.resolve()
-    if not force and _sha_of(target) == task.out_sha:
+    target_sha = _sha_of(target)
+    if not force and target_sha == task.out_sha:
         return _Written(ALREADY, plan_job)  # written before a crash that lost the mark
-    current = _sha_of(source)
+    current = target_sha if in_place else _sha_of(source)
     if in_place and not force and current != row.src_sha and _sha_of(beside_of(source)) == task.out_sha:
         return _Written(STALE, PlanJob(source, beside_of(source), row.shown), _beside_note(row, beside_of(source)))
     original = task.original

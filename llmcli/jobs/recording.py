@@ -19,7 +19,6 @@ manifest), and ``LLMCLI_NO_LOG`` / the config's ``log`` when the results come.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from ..providers.batch import ERRORED, SUCCEEDED
@@ -75,18 +74,17 @@ class Recorder:
         self.log.close()
 
 
-def recorder(job: Job, endpoint: Callable[[], Any], config_path: Path | None = None) -> Recorder | None:
-    """The job's recorder, or None when its calls are not to be logged."""
-    from .. import config as C
+def recorder(job: Job, endpoint: Callable[[], Any], config: Callable[[], Any]) -> Recorder | None:
+    """The job's recorder, or None when its calls are not to be logged (``config``: today's, when asked)."""
     from .. import history
 
     if not job.manifest.get("log", True):
         return None
     try:
-        config = C.load(config_path)
+        settings = config()
     except Exception:  # noqa: BLE001 - the command's own use of the config says what is wrong
         return None
-    if not history.enabled(config):
+    if not history.enabled(settings):
         return None
     return Recorder(job, history.Log(), endpoint)
 

@@ -13,14 +13,12 @@ answers stored for the next ``jobs fetch``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from .. import errors as E
 from .. import status
 from ..providers.batch import ERRORED, SUCCEEDED, Outcome
 from . import seams, store
-from .recording import recorder
 from .store import CREATED, WITHDRAWN, Job, dumps
 from .submission import Chunker, request_from, send
 
@@ -61,19 +59,21 @@ def retry(job: Job, states: tuple[str, ...], make_engine: Callable[[], Any]) -> 
     return E.EXIT_OK
 
 
-def retry_sync(job: Job, states: tuple[str, ...], config_path: Path | None) -> int:
-    from .. import config as C
+def retry_sync(job: Job, states: tuple[str, ...], connection: Any) -> int:
+    """``connection``: the job's ``commands.Connection`` (its profile, endpoint and call settings)."""
+    from ..providers import backend_for
     from .refresh import update_counts
 
-    profile = C.load(config_path).profile(str(job.manifest["profile"]), source=f"job {job.id}")
-    endpoint = seams.endpoint(profile, config_path)
+    profile = connection.profile()
+    backend = backend_for(connection.endpoint())  # one client for every request
+    policy = connection.call().policy(profile)
     db = job.items()
     ok = failed = 0
-    record = recorder(job, lambda: endpoint, config_path)
+    record = connection.recorder()
     try:
         for item in db.in_states(states):
             try:
-                answer = seams.complete(endpoint, request_from(item.request), profile, config_path)
+                answer = seams.complete(backend, request_from(item.request), policy, profile)
             except E.ProviderError as err:
                 db.answer(db.db, item.id, Outcome(item.custom_id, ERRORED, error=f"real-time retry: {err}"))
                 status.note(f"request {item.id}: {err}")

@@ -29,14 +29,15 @@ if TYPE_CHECKING:
     from ..providers.base import Endpoint, Request
 
 
-def _call(config_path: Path | None, timeout: float | None = None) -> Any:
+def call(config_path: Path | None, timeout: float | None = None) -> Any:
+    """The ``llmcli.call.Call`` a job's command works under: today's config, no flags."""
     from ..call import Call, CallFlags
 
     return Call.resolve(CallFlags(config_path=str(config_path) if config_path else None, timeout=timeout))
 
 
 def endpoint(profile: Profile, config_path: Path | None = None, timeout: float | None = None) -> Endpoint:
-    return _call(config_path, timeout).endpoint(profile)
+    return call(config_path, timeout).endpoint(profile)
 
 
 def answer(item: Any, core: str, *, provider: str, profile: str, clean: bool, think_open: bool,
@@ -88,15 +89,13 @@ def publish(job: Job, original: bytes, new_text: str, *, backup: bool, backup_di
     return write(job, original, new_text, how)
 
 
-def complete(endpoint: Endpoint, request: Request, profile: Profile, config_path: Path | None) -> Any:
-    """One real-time call under the profile's retry policy; the ``session.Answer`` as it came.
+def complete(backend: Any, request: Request, policy: Any, profile: Profile) -> Any:
+    """One real-time call under the profile's retry ``policy``; the ``session.Answer`` as it came.
 
     Not cleaned nor checked here: its text is stored like a result line and goes
     through :func:`answer` at fetch, as every other answer of the job does.
     """
-    from ..providers import backend_for
-    from ..session import complete as call
+    from ..session import complete as exchange
 
-    policy = _call(config_path).policy(profile)
-    return call(backend_for(endpoint), request, policy=policy, replay=True,
-                think_open=getattr(profile, "think_tags", "auto") == "open")
+    return exchange(backend, request, policy=policy, replay=True,
+                    think_open=getattr(profile, "think_tags", "auto") == "open")

@@ -180,7 +180,7 @@ def prepare(job: Job, jobs: Sequence[Any], build_request: BuildRequest, engine: 
         stale.unlink()  # a crash mid-prepare: start it over, nothing was sent
     db = job.items()
     db.reset()
-    journal = None if o.force or not _journal_kept() else Journal()
+    journal = None if o.force else Journal()
     chunker = Chunker(job.path / "chunks", engine.limits)
     files = items = 0
     try:
@@ -232,16 +232,6 @@ def prepare(job: Job, jobs: Sequence[Any], build_request: BuildRequest, engine: 
     job.manifest["totals"] = {"files": files, "items": items}
     job.manifest["state"] = "prepared"
     job.save()
-
-
-def _journal_kept() -> bool:
-    """Whether local batch's journal holds anything (its look-up resolves two paths a file: skipped when empty)."""
-    from ..batch.manifest import default_path
-
-    try:
-        return default_path().stat().st_size > 0
-    except OSError:
-        return False
 
 
 def _flush(db: Any, pending: list) -> None:
@@ -344,12 +334,8 @@ def send_chunk(job: Job, engine: Engine, chunk: dict[str, Any]) -> None:
     path = job.chunk_path(chunk)
     if chunk.get("retry") and not chunk.get("requeued"):
         _requeue(job, chunk)
-    if chunk["step"] == CREATING:
-        found = engine.find(tag, since=chunk["create_started"] - CLOCK_SKEW, count=chunk["count"],
-                            exclude=known_batches(job.path.parent))
-        if found is not None:
-            record_created(job, chunk, found)
-            return
+    if chunk["step"] == CREATING and adopt(job, engine, chunk):
+        return
     if engine.uploads and chunk["step"] in (PREPARED, UPLOADING):
         chunk["step"] = UPLOADING
         job.save()
@@ -360,6 +346,16 @@ def send_chunk(job: Job, engine: Engine, chunk: dict[str, Any]) -> None:
     chunk["create_started"] = round(time.time(), 3)
     job.save()
     record_created(job, chunk, engine.create(path=path, file_id=chunk.get("file_id"), model=chunk["model"], tag=tag))
+
+
+def adopt(job: Job, engine: Engine, chunk: dict[str, Any]) -> bool:
+    """A chunk left in ``creating`` by a crash: find the batch the provider may have made for it, and take it."""
+    found = engine.find(Tag(job.id, chunk["no"]), since=chunk["create_started"] - CLOCK_SKEW, count=chunk["count"],
+                        exclude=known_batches(job.path.parent))
+    if found is None:
+        return False
+    record_created(job, chunk, found)
+    return True
 
 
 def known_batches(root: Path) -> set[str]:
