@@ -13,7 +13,6 @@ redirection would, and atomically wherever a rename can publish the data
 from __future__ import annotations
 
 import errno
-import glob
 import os
 import re
 import stat
@@ -78,17 +77,15 @@ def remove_stale_temps(path: str | os.PathLike[str], seen: dict[Path, list[str]]
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
-    if seen is None:
-        names = [entry.name for entry in directory.glob(f".{glob.escape(target.name)}.*.tmp")]
-    else:
-        if directory not in seen:
-            try:
-                seen[directory] = [e.name for e in os.scandir(directory)
-                                   if e.name.startswith(".") and e.name.endswith(".tmp")]
-            except OSError:
-                seen[directory] = []
-        prefix = f".{target.name}."
-        names = [name for name in seen[directory] if name.startswith(prefix)]
+    seen = {} if seen is None else seen
+    if directory not in seen:
+        try:
+            seen[directory] = [e.name for e in os.scandir(directory)
+                               if e.name.startswith(".") and e.name.endswith(".tmp")]
+        except OSError:
+            seen[directory] = []
+    prefix = f".{target.name}."
+    names = [name for name in seen[directory] if name.startswith(prefix) and name.endswith(".tmp")]
     for name in names:
         try:
             (directory / name).unlink()

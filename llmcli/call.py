@@ -160,12 +160,14 @@ class Call:
         """The profile's ``think_tags = "open"``: its answers start inside a thinking block."""
         return (profile or self.profile).think_tags == "open"
 
-    def check(self, composed: Composed, profile: C.Profile | None = None) -> list[str]:
-        """Before any request: a reasoning level the model cannot take is a UsageError; warnings to print once."""
+    def check(self, request: Request, profile: C.Profile | None = None) -> list[str]:
+        """Before any request: a reasoning level the model cannot take is a UsageError; warnings to print once.
+
+        ``request``: what :meth:`request` resolved for ``profile`` (default: the main one).
+        """
         from .providers import prepare
 
-        profile = profile or self.profile
-        _, warnings = prepare(profile.provider, self.request(composed, profile))
+        _, warnings = prepare((profile or self.profile).provider, request)
         return warnings
 
     def endpoint(self, profile: C.Profile | None = None) -> Endpoint:
@@ -178,7 +180,7 @@ class Call:
             kind=profile.provider,
             base_url=profile.base_url,
             api_key=keys.resolve_api_key(profile, self.config.path),
-            headers=keys.check_headers(profile, self.config.path),
+            headers=dict(profile.headers),  # checked (and their secrets remembered) by resolve_api_key
             timeout=_first(self.flags.timeout, profile.timeout),
         )
 

@@ -102,3 +102,30 @@ def write_stdout(text: str) -> None:
     writer.feed(text)
     writer.finish()
 
+
+class Capture:
+    """A writer stage keeping a copy of the text it passes on.
+
+    Wrap the outermost writer with it, and an interrupted or failed stream
+    can still be recorded with what arrived (``capture.text``).  Here, not in
+    ``history``: single mode wraps every answer, and the history package
+    brings sqlite3 with it (a call that is not logged must not pay for it).
+    """
+
+    def __init__(self, inner: Writer) -> None:
+        self.inner = inner
+        self.parts: list[str] = []
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def feed(self, text: str) -> None:
+        self.parts.append(text)
+        self.inner.feed(text)
+
+    def finish(self) -> None:
+        self.inner.finish()
+
+    def abort(self) -> None:
+        self.inner.abort()

@@ -57,7 +57,7 @@ def run_once(o: RunOptions) -> None:
     target = _output_target(o.output) if o.output else None  # what -o FILE is, before any request
     if target is not None and target.is_stdout:  # -o - : stdout, as if no -o was given
         target = None
-        o = _replace(o, output=None)
+        o = replace(o, output=None)
     if target is None or o.as_json or o.diff:
         if stdout_is_closed():
             raise E.StdoutClosed("stdout is closed (>&-): the answer would be lost; give -o FILE")
@@ -65,14 +65,14 @@ def run_once(o: RunOptions) -> None:
     flags = o.call
     if previous is not None and not flags.profile:
         # Continue with the profile and model the conversation had, unless -p/-m say otherwise.
-        flags = _replace(flags, profile=previous.profile, model=flags.model or previous.model)
+        flags = replace(flags, profile=previous.profile, model=flags.model or previous.model)
     call = Call.resolve(flags)
     inputs = gather(o.words, o.files, allow_empty=previous is not None)
     composed = _compose(call, inputs, previous)
     if o.diff and len(composed.documents) != 1:
         raise UsageError("--diff needs exactly one text: stdin, a single -f FILE, or the words with -s STYLE")
     request = call.request(composed, prior=previous.messages if previous else ())
-    warnings = call.check(composed)  # a reasoning level the model cannot take fails here, before any request
+    warnings = call.check(request)  # a reasoning level the model cannot take fails here, before any request
     endpoint = call.endpoint()
     record = _Recorder(call, o, previous, endpoint, request, composed, inputs.instruction)
 
@@ -116,7 +116,7 @@ def _stream(call: Call, o: RunOptions, backend: Any, request: Any, composed: Com
 
         writer = display = ReasoningDisplay(writer, before_first=spinner.stop if spinner else None)
         on_reasoning = display.reasoning
-    writer = capture = history.Capture(writer)
+    writer = capture = render.Capture(writer)
     policy = call.policy()
 
     def on_retry(err: E.ProviderError, wait: float, attempt: int) -> None:
@@ -230,11 +230,6 @@ class _Recorder:
         if self.on and not self.recorded:
             self.recorded = True
             self.history.record(status=how, answer=text, error=err, **self._fields())
-
-
-def _replace(options: Any, **changes: Any) -> Any:
-    """A frozen dataclass (the options, the call flags) with some fields changed."""
-    return replace(options, **changes)
 
 
 def _usage_line(answer: Any) -> str:

@@ -361,3 +361,17 @@ def test_help_imports_no_history_code():
                           env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
     assert "history" in done.stdout and "last" in done.stdout
     assert "MODULES []" in done.stdout
+
+
+def test_a_call_not_logged_imports_no_database(fake_profile):
+    """history.enabled() decides before any of the history package loads: --no-log costs no sqlite3."""
+    code = (
+        "import sys, runpy\n"
+        "sys.argv = ['llmcli', '--no-log', 'make it formal']\n"
+        "try:\n    runpy.run_module('llmcli', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "print('MODULES', [m for m in ('sqlite3', 'llmcli.history.log', 'llmcli.history.store') if m in sys.modules])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert done.stdout.startswith("Hello from fake server!"), done.stderr
+    assert "MODULES []" in done.stdout

@@ -88,7 +88,7 @@ def run_batch(o: BatchOptions) -> int:
 
     probe = call.compose([Document("<probe>", "<probe>")], instruction)
     for profile in call.profiles:  # a reasoning level a model cannot take: now, not in every file
-        for warning in dict.fromkeys(call.check(probe, profile)):
+        for warning in dict.fromkeys(call.check(call.request(probe, profile), profile)):
             status.warn(warning)
     connections = Connections(call, o.rpm)
     connections.get(call.profile)  # a missing key for the main profile is a config error now, not 400 failures

@@ -51,9 +51,10 @@ def publish(job: Job, original: bytes, text: str, how: Publishing) -> Path:
     """Write ``text`` as ``job``'s output (``original``: the input's bytes as read); return the path written."""
     data = text.encode("utf-8")
     target = job.target
-    in_place = target.resolve() == job.source.resolve()
+    real_source = job.source.resolve()
+    in_place = target == job.source or target.resolve() == real_source
     if in_place:
-        target = job.source.resolve()  # through a symlink: rewrite the file, keep the link
+        target = real_source  # through a symlink: rewrite the file, keep the link
 
     def changed() -> bool:
         try:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import remember_secret
+from ..render import Capture  # noqa: F401  (history.Capture: where it lived first)
 from . import faults
 from .cache import request_key, request_params
 from .ids import new_id
@@ -294,29 +295,3 @@ def lookup(key: str, path: Path | None = None) -> Record | None:
     """The cached answer for a request key, or None; reads only (see :meth:`Log.lookup`)."""
     with Log(path, enabled=False) as log:
         return log.lookup(key)
-
-
-class Capture:
-    """A writer stage keeping a copy of the text it passes on.
-
-    Wrap the outermost writer with it, and an interrupted or failed stream
-    can still be recorded with what arrived (``capture.text``).
-    """
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.parts: list[str] = []
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts)
-
-    def feed(self, text: str) -> None:
-        self.parts.append(text)
-        self.inner.feed(text)
-
-    def finish(self) -> None:
-        self.inner.finish()
-
-    def abort(self) -> None:
-        self.inner.abort()

@@ -66,6 +66,7 @@ def fetch(job: Job, make_engine: EngineFactory, *, force: bool = False, report: 
         status.error(line)
     db = job.items()
     journal = Journal()
+    how = seams.publishing(job.manifest, journal, force=force)  # one for the fetch: its directory cache too
     inflight: deque[tuple[_Write | None, Any]] = deque()
     marks = 0
 
@@ -84,7 +85,7 @@ def fetch(job: Job, make_engine: EngineFactory, *, force: bool = False, report: 
             for row in db.files():
                 step = _plan(job, row, db, force=force, done=done)
                 if isinstance(step, _Write):
-                    inflight.append((step, pool.submit(_write, step, job.manifest, journal, force)))
+                    inflight.append((step, pool.submit(_write, step, how, force)))
                 else:
                     inflight.append((None, step))
                 while inflight and (len(inflight) > 4 * writers or inflight[0][0] is None or inflight[0][1].done()):
@@ -165,7 +166,7 @@ def _plan(job: Job, row: FileRow, db: Any, *, force: bool, done: Fetched) -> _Wr
     return _Write(row, plan_job, units, new_text, sha256(new_text.encode("utf-8")), db.original(row.no))
 
 
-def _write(task: _Write, m: dict[str, Any], journal: Journal, force: bool) -> _Written:
+def _write(task: _Write, how: Any, force: bool) -> _Written:
     """A writer thread: already there?  Then local batch's own publish (atomic, backup, journal, never over an edit)."""
     from ..batch.publish import SourceChanged
 
@@ -185,9 +186,7 @@ def _write(task: _Write, m: dict[str, Any], journal: Journal, force: bool) -> _W
         except OSError:
             pass
     try:
-        written = seams.publish(plan_job, original, task.new_text, backup=bool(m.get("backup", True)),
-                                backup_dir=Path(m["backup_dir"]) if m.get("backup_dir") else None,
-                                journal=journal, settings_id=str(m.get("settings_id") or ""), force=force)
+        written = seams.publish(plan_job, original, task.new_text, how)
     except SourceChanged as changed:
         return _Written(STALE, PlanJob(source, changed.beside, row.shown), _beside_note(row, changed.beside))
     except OSError as exc:

@@ -25,6 +25,7 @@ from .. import errors as E
 if TYPE_CHECKING:
     from ..batch.manifest import Journal
     from ..batch.plan import Job
+    from ..batch.publish import Publishing
     from ..config import Profile
     from ..providers.base import Endpoint, Request
 
@@ -78,14 +79,20 @@ def made_answer(item: Any, core: str, *, provider: str, profile: str, clean: boo
                   finish_reason=item.finish, ending=item.ending or "", seconds=0.0, reasoning=reasoning)
 
 
-def publish(job: Job, original: bytes, new_text: str, *, backup: bool, backup_dir: Path | None,
-            journal: Journal | None, settings_id: str, force: bool) -> Path:
-    """Write ``new_text`` as ``job``'s output exactly as local batch does; ``SourceChanged`` if edited in place."""
+def publishing(manifest: dict[str, Any], journal: Journal | None, *, force: bool) -> Publishing:
+    """How a fetch publishes every file of the job, as local batch does: one for the whole fetch (its cache too)."""
     from ..batch.publish import Publishing
+
+    backup_dir = manifest.get("backup_dir")
+    return Publishing(journal=journal, fingerprint=str(manifest.get("settings_id") or ""),
+                      backup=bool(manifest.get("backup", True)), backup_dir=Path(backup_dir) if backup_dir else None,
+                      overwrite_changed=force)
+
+
+def publish(job: Job, original: bytes, new_text: str, how: Publishing) -> Path:
+    """Write ``new_text`` as ``job``'s output exactly as local batch does; ``SourceChanged`` if edited in place."""
     from ..batch.publish import publish as write
 
-    how = Publishing(journal=journal, fingerprint=settings_id, backup=backup, backup_dir=backup_dir,
-                     overwrite_changed=force)
     return write(job, original, new_text, how)
 
 
