@@ -12,6 +12,7 @@ tagged with metadata and found again by it after a crash.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -79,17 +80,24 @@ class OpenAIEngine:
         from . import openai_compat
 
         self.kind = endpoint.kind
+        self.endpoint = endpoint
         self.limits = LIMITS[self.kind]
         self.window = window or "24h"
         if self.kind == "dashscope":
-            from . import dashscope
-
-            self.body_backend: Any = dashscope.Backend(endpoint)
             self.backend = openai_compat.Backend(replace(endpoint, base_url=compatible_url(endpoint.base_url)))
         else:
             self.backend = openai_compat.Backend(endpoint)
-            self.body_backend = self.backend
         self.errors = self.backend.errors
+
+    @functools.cached_property
+    def body_backend(self) -> Any:
+        """Whose ``batch_body`` a line is: DashScope's own backend (made only when a line is, since it
+        brings the dashscope SDK: polling, fetching and cancelling never make one)."""
+        if self.kind == "dashscope":
+            from . import dashscope
+
+            return dashscope.Backend(self.endpoint)
+        return self.backend
 
     # -- lines --------------------------------------------------------------------------
 

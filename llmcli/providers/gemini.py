@@ -27,6 +27,7 @@ Facts about google-genai 3.6.1 this relies on (read in its source, seen against 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterator
@@ -213,17 +214,14 @@ class Backend(SDKBackend):
         file line is exactly a real-time request; only the model, which a batch job
         names once, is left out.
         """
-        import inspect
-
-        from google.genai import _common, models, types
+        from google.genai import _common, types
 
         request, _ = prepare(self.endpoint.kind, request)  # as _events: the level checked
         contents, config = self._request_parts(request, streaming=False)
         # The model only goes into the URL part, dropped below; a batch engine insists on one itself.
         parameters = types._GenerateContentParameters(model=request.model or "-", contents=contents, config=config)
-        convert = models._GenerateContentParameters_to_mldev
-        extra: dict[str, Any] = {"root_object": parameters} if "root_object" in inspect.signature(convert).parameters \
-            else {}
+        convert, takes_root = _converter()
+        extra: dict[str, Any] = {"root_object": parameters} if takes_root else {}
         body = convert(self.client()._api_client, parameters, **extra)
         for private in ("_url", "_query", "config"):
             body.pop(private, None)
@@ -264,3 +262,14 @@ def _retry_delay(details: Any) -> float | None:
         if match:
             return float(match.group(1))
     return None
+
+
+@functools.cache
+def _converter() -> tuple[Any, bool]:
+    """The SDK's request converter, and whether this SDK version's takes ``root_object`` (asked once, not per line)."""
+    import inspect
+
+    from google.genai import models
+
+    convert = models._GenerateContentParameters_to_mldev
+    return convert, "root_object" in inspect.signature(convert).parameters
