@@ -128,8 +128,8 @@ def complete(
                     shown.feed(event.text)
             elif isinstance(event, ReasoningDelta):
                 thoughts.append(event.text)
-                if on_reasoning is not None and event.text:
-                    delivered = delivered or not replay  # shown thinking is not shown twice either
+                if on_reasoning is not None:  # an empty one too: hidden thinking (the spinner says so)
+                    delivered = delivered or (not replay and bool(event.text))  # shown thinking is not shown twice
                     on_reasoning(event.text)
             elif isinstance(event, Usage):
                 usage = event

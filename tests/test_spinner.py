@@ -211,3 +211,28 @@ def test_a_real_stream_drives_the_states_through_the_call_layer(openai_server):
     assert seen[:2] == ["thinking · 7 characters of reasoning", "thinking · 13 characters of reasoning"]
     assert spinner.text() == f"receiving from local ({base_url.split('//')[1].split('/')[0]}) · 10 characters"
     assert spinner.stopped  # finish() stopped it
+
+
+def test_hidden_thinking_still_says_thinking(openai_server):
+    """Encrypted reasoning arrives as an empty ReasoningDelta: complete() passes it on, so the spinner says so."""
+    from llmcli.providers import backend_for
+    from llmcli.providers.base import Endpoint, Message, Request
+    from llmcli.retry import RetryPolicy
+    from llmcli.session import complete
+    from tests.fakes.openai_wire import stream_reply
+
+    openai_server.enqueue(stream_reply(["Done"], thinking=["b3BhcXVl"], thinking_field="encrypted"))
+    base_url = openai_server.url + "/v1"
+    spinner = Spinner.waiting("or", base_url, io.StringIO())
+    writer = SpinningWriter(Recorder(), spinner, answer_on_terminal=False)
+    seen = []
+
+    def on_reasoning(text):
+        writer.reasoning(text)
+        seen.append((text, spinner.text()))
+
+    backend = backend_for(Endpoint("or", "openrouter", base_url, "sk-or-test-0000000000000000", {}, 10))
+    answer = complete(backend, Request(messages=(Message("user", "hi"),), model="m"),
+                      policy=RetryPolicy(retries=0), writer=writer, on_reasoning=on_reasoning)
+    assert answer.text == "Done" and answer.reasoning == ""
+    assert seen and seen[0][0] == "" and seen[0][1].startswith("thinking")
