@@ -229,25 +229,18 @@ def _dry_run(jobs, o: BatchOptions, call, max_chars: int, journal, job_id: str) 
     from .chunking import estimate_tokens
     from .manifest import sha256
     from .units import layout
-    from .work import read_input, text_of
+    from .work import load
 
     lines = []
     total_tokens = total_units = runnable = 0
     empty = call.compose([Document("x", "")], o.instruction or "")
     overhead = estimate_tokens((call.request(empty).system or "") + empty.user)
     for job in jobs:
-        try:
-            data = read_input(job)
-        except OSError as exc:
-            lines.append(f"fail  {job.shown}: cannot read: {exc.strerror}")
+        loaded = load(job)
+        if loaded.text is None:
+            lines.append(f"fail  {job.shown}: {loaded.why}" if loaded.failed else f"skip  {job.shown} ({loaded.why})")
             continue
-        except E.InputError as exc:
-            lines.append(f"skip  {job.shown} ({str(exc).removeprefix(job.shown + ': ')})")
-            continue
-        text, why = text_of(job, data)
-        if text is None or not text.strip():
-            lines.append(f"skip  {job.shown} ({why or 'empty'})")
-            continue
+        data, text = loaded.data, loaded.text
         if not o.force and journal is not None and journal.is_done(job.source, job.target, job_id, sha256(data)):
             lines.append(f"skip  {job.shown} (already done)")
             continue

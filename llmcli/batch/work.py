@@ -132,18 +132,37 @@ def read_input(job: Job) -> bytes:
     return read_bounded(job.source, MAX_INPUT_BYTES, label=job.shown)
 
 
-def _process(job: Job, s: Settings) -> Result:
+@dataclass
+class Loaded:
+    """A batch input as read: its bytes and text, or why there is nothing to send."""
+
+    data: bytes
+    text: str | None  # None: skipped (``why``), or unreadable (``failed``)
+    why: str = ""
+    failed: bool = False  # could not be read at all (OSError), not merely skipped
+
+
+def load(job: Job) -> Loaded:
+    """A file as every batch reads it (local batch, --dry-run, provider batch): bounded, decoded, not empty."""
     try:
         data = read_input(job)
     except OSError as exc:
-        return Result(job, "failed", f"cannot read: {exc.strerror or exc}")
+        return Loaded(b"", None, f"cannot read: {exc.strerror or exc}", failed=True)
     except E.InputError as exc:
-        return Result(job, "skipped", str(exc).removeprefix(f"{job.shown}: "))
+        return Loaded(b"", None, str(exc).removeprefix(f"{job.shown}: "))
     text, why = text_of(job, data)
     if text is None:
-        return Result(job, "skipped", why)
+        return Loaded(data, None, why)
     if not text.strip():
-        return Result(job, "skipped", "empty")
+        return Loaded(data, None, "empty")
+    return Loaded(data, text)
+
+
+def _process(job: Job, s: Settings) -> Result:
+    loaded = load(job)
+    if loaded.text is None:
+        return Result(job, "failed" if loaded.failed else "skipped", loaded.why)
+    data, text = loaded.data, loaded.text
     input_sha = sha256(data)
     journal = None if s.force or s.diff else s.journal
     if journal is not None and journal.is_done(job.source, job.target, s.job_id, input_sha):

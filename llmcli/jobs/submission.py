@@ -174,7 +174,7 @@ def request_from(data: str) -> Any:
 def prepare(job: Job, jobs: Sequence[Any], build_request: BuildRequest, engine: Engine, o: SubmitOptions) -> None:
     from ..batch.manifest import Journal, sha256
     from ..batch.units import layout
-    from ..batch.work import read_input, text_of
+    from ..batch.work import load
 
     for stale in (job.path / "chunks").glob("*"):
         stale.unlink()  # a crash mid-prepare: start it over, nothing was sent
@@ -186,17 +186,11 @@ def prepare(job: Job, jobs: Sequence[Any], build_request: BuildRequest, engine: 
     try:
         pending: list[tuple[tuple, list[tuple[str, str, int, int, int, str]]]] = []
         for no, plan_job in enumerate(jobs):
-            skip = None
-            try:
-                data = read_input(plan_job)  # as local batch reads it: at most the input limit
-            except OSError as exc:
-                skip, data = f"cannot read: {exc.strerror or exc}", b""
-            except E.InputError as exc:
-                skip, data = str(exc).removeprefix(f"{plan_job.shown}: "), b""
-            text, why = text_of(plan_job, data) if skip is None else (None, skip)
-            if text is None or not text.strip():
-                _skip(plan_job, why or "empty", o)
+            loaded = load(plan_job)  # as local batch reads it: at most the input limit
+            if loaded.text is None:
+                _skip(plan_job, loaded.why, o)
                 continue
+            data, text = loaded.data, loaded.text
             input_sha = sha256(data)
             if journal is not None and journal.is_done(Path(plan_job.source), Path(plan_job.target),
                                                        job.manifest["settings_id"], input_sha):
