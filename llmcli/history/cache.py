@@ -36,7 +36,7 @@ def cache_key(
         kind,
         (base_url or "").rstrip("/"),
         model or "",
-        [list(_pair(m)) for m in messages],
+        [list(message_pair(m)) for m in messages],
         {k: v for k, v in sorted((params or {}).items()) if v is not None},
     ]
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
@@ -59,7 +59,8 @@ def request_params(request: Request) -> dict[str, Any]:
     return {"temperature": request.temperature, "max_tokens": request.max_tokens, "reasoning": request.reasoning}
 
 
-def _pair(message: Any) -> tuple[str, str]:
+def message_pair(message: Any) -> tuple[str, str]:
+    """(role, content) of a message given as a mapping, a pair, or an object with those attributes."""
     if isinstance(message, Mapping):
         return str(message["role"]), str(message["content"])
     if isinstance(message, (tuple, list)):

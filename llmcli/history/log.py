@@ -26,7 +26,7 @@ from typing import Any
 from ..errors import remember_secret
 from ..render import Capture  # noqa: F401  (history.Capture: where it lived first)
 from . import faults
-from .cache import request_key, request_params
+from .cache import message_pair, request_key, request_params
 from .ids import new_id
 from .records import ERROR, OK, SINGLE, STATUSES, Record, to_row
 from .store import BUSY_TIMEOUT, Store, default_path
@@ -272,11 +272,8 @@ class Log:
 
 
 def _as_dict(message: Any) -> dict[str, str]:
-    if isinstance(message, Mapping):
-        return {"role": str(message["role"]), "content": str(message["content"])}
-    if isinstance(message, (tuple, list)):
-        return {"role": str(message[0]), "content": str(message[1])}
-    return {"role": str(message.role), "content": str(message.content)}
+    role, content = message_pair(message)
+    return {"role": role, "content": content}
 
 
 def _now() -> str:

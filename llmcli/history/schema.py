@@ -165,9 +165,12 @@ def has_fts_module(conn: sqlite3.Connection) -> bool:
     return True
 
 
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return first_row(conn, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)) is not None
+
+
 def has_fts_table(conn: sqlite3.Connection) -> bool:
-    row = first_row(conn, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (FTS_TABLE,))
-    return row is not None
+    return has_table(conn, FTS_TABLE)
 
 
 def ensure_fts(conn: sqlite3.Connection) -> bool:

@@ -107,7 +107,7 @@ class Store:
         try:
             conn.row_factory = sqlite3.Row
             version = schema.version_of(conn)
-            if version == 0 and not _has_records_table(conn):
+            if version == 0 and not schema.has_table(conn, "records"):
                 conn.close()
                 return None  # an empty file: a history that never got its first record
             if version < schema.current_version():
@@ -265,10 +265,6 @@ class Store:
         with self.lock:
             row = schema.first_row(self.conn, "PRAGMA quick_check")
         return str(row[0]) if row else "ok"
-
-
-def _has_records_table(conn: sqlite3.Connection) -> bool:
-    return schema.first_row(conn, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'records'") is not None
 
 
 def _make_file(path: Path) -> None:
