@@ -32,6 +32,7 @@ from typing import Any
 from . import keys
 from .errors import ConfigError
 from .providers import BUILTIN_PROFILES, KINDS, canonical_kind
+from .retry import DEFAULT_MAX_WAIT  # the default is the retry policy's own
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -42,7 +43,6 @@ APP_NAME = "llmcli"
 FALLBACK_PROFILE = "lmstudio"
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRIES = 2
-DEFAULT_MAX_WAIT = 60.0  # seconds: the longest wait between retries, Retry-After included
 MASK = "********"
 EXAMPLE_NAME = "config.example.toml"  # shipped inside the package (llmcli config example)
 

@@ -29,7 +29,7 @@ from typing import TypeVar
 
 from . import errors as E
 
-DEFAULT_MAX_WAIT = 60.0
+DEFAULT_MAX_WAIT = 60.0  # seconds: the longest wait between retries, Retry-After included
 BACKOFF_INITIAL = 1.0
 BACKOFF_MAX = 20.0
 BACKOFF_JITTER = 1.0
