@@ -123,7 +123,6 @@ class Backend(SDKBackend):
         e = self.endpoint
         self.errors.require_key()  # else the SDK would fall back to ~/.dashscope/api_key
         model = request.model or KINDS[e.kind].model or ""
-        request, _ = prepare(e.kind, request)  # as the call layer did: the level checked
         path = self.path_for(model)
         with E.map_exceptions(self.mapping()):
             for may_switch in (True, False):
@@ -198,7 +197,9 @@ class Backend(SDKBackend):
         yield Done(finish, model, ending_of(finish))
 
     def _params(self, request: Request, model: str | None) -> dict[str, Any]:
+        """The SDK call's keywords: what a real-time call and a batch line (``batch_body``) both send."""
         e = self.endpoint
+        request, _ = prepare(e.kind, request)  # as the call layer did: level checked, a rejected temperature dropped
         params: dict[str, Any] = {
             "model": model,
             "api_key": e.api_key,

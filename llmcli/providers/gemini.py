@@ -135,6 +135,7 @@ class Backend(SDKBackend):
         """The contents and config one request sends: the real-time stream and a batch line alike."""
         from google.genai import types
 
+        request, _ = prepare(self.endpoint.kind, request)  # as the call layer did: the level checked
         config = types.GenerateContentConfig(
             system_instruction=request.system or None,
             temperature=request.temperature,
@@ -150,7 +151,6 @@ class Backend(SDKBackend):
         return contents, config
 
     def _events(self, request: Request) -> Iterator[Event]:
-        request, _ = prepare(self.endpoint.kind, request)  # as the call layer did: the level checked
         usage = None
         finish = None
         blocked = None
@@ -216,7 +216,6 @@ class Backend(SDKBackend):
         """
         from google.genai import _common, types
 
-        request, _ = prepare(self.endpoint.kind, request)  # as _events: the level checked
         contents, config = self._request_parts(request, streaming=False)
         # The model only goes into the URL part, dropped below; a batch engine insists on one itself.
         parameters = types._GenerateContentParameters(model=request.model or "-", contents=contents, config=config)
