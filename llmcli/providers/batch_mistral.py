@@ -130,8 +130,10 @@ class MistralEngine:
         )
 
     def parse(self, path: Path) -> Iterator[Outcome]:
+        from .mistral import FAILED, TRUNCATED  # the real-time backend's own reading of a finish reason
+
         for item in jsonl(path, self.errors.provider):
             result = outcome(item)
             if result.state == SUCCEEDED and result.finish_reason is not None:
-                result.ending = ending_of(result.finish_reason, truncated=("length", "model_length"), failed=("error",))
+                result.ending = ending_of(result.finish_reason, truncated=TRUNCATED, failed=FAILED)
             yield result

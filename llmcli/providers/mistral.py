@@ -38,6 +38,10 @@ from .batch_body import sdk_body
 from .common import SDKBackend, chat_messages, header_retry_after, provider_message, quiet_logger
 from .reasoning import prepare, setting
 
+# Mistral's finish reasons for an answer cut short, and for one the server gave up on.
+TRUNCATED = ("length", "model_length")
+FAILED = ("error",)
+
 
 class Backend(SDKBackend):
     sdk_modules = ("mistralai.client",)
@@ -138,7 +142,7 @@ class Backend(SDKBackend):
                             finish = str(choice.finish_reason)
         if usage is not None:
             yield Usage(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens, _reasoning_tokens(usage))
-        yield Done(finish, model, ending_of(finish, truncated=("length", "model_length"), failed=("error",)))
+        yield Done(finish, model, ending_of(finish, truncated=TRUNCATED, failed=FAILED))
 
     def _params(self, request: Request) -> dict[str, Any]:
         request, _ = prepare(self.endpoint.kind, request)  # as the call layer did: the level checked
