@@ -280,10 +280,10 @@ class Items:
             raise
         self.db.execute("COMMIT")
 
-    def reset(self) -> None:
-        with self.transaction() as db:
-            db.execute("DELETE FROM items")
-            db.execute("DELETE FROM files")
+    def clear(self, db: sqlite3.Connection) -> None:
+        """Empty both tables (a prepare starting over), inside the caller's transaction."""
+        db.execute("DELETE FROM items")
+        db.execute("DELETE FROM files")
 
     # -- writing ----------------------------------------------------------------------------
 

@@ -179,43 +179,46 @@ def prepare(job: Job, jobs: Sequence[Any], build_request: BuildRequest, engine: 
     for stale in (job.path / "chunks").glob("*"):
         stale.unlink()  # a crash mid-prepare: start it over, nothing was sent
     db = job.items()
-    db.reset()
     journal = None if o.force else Journal()
     chunker = Chunker(job.path / "chunks", engine.limits)
     files = items = 0
     try:
-        pending: list[tuple[tuple, list[tuple[str, str, int, int, int, str]]]] = []
-        for no, plan_job in enumerate(jobs):
-            loaded = load(plan_job)  # as local batch reads it: at most the input limit
-            if loaded.text is None:
-                _skip(plan_job, loaded.why, o)
-                continue
-            data, text = loaded.data, loaded.text
-            input_sha = sha256(data)
-            if journal is not None and journal.is_done(Path(plan_job.source), Path(plan_job.target),
-                                                       job.manifest["settings_id"], input_sha):
-                _skip(plan_job, "already done", o)
-                continue
-            markdown = plan_job.is_markdown if o.markdown_safe is None else o.markdown_safe
-            lay = layout(text, max_chars=o.max_chars, markdown_safe=markdown)
-            if not lay.units:
-                _skip(plan_job, "nothing to rewrite (only code or front matter)", o)
-                continue
-            rows = []
-            for unit_no, unit in enumerate(lay.units):
-                request = build_request(plan_job, unit.core)
-                cid = store.request_id(no, unit_no)
-                line = (dumps(engine.line(cid, request)) + "\n").encode("utf-8")
-                chunk_no = chunker.add(request.model or "", line, plan_job.shown)
-                rows.append((cid, cid, no, unit_no, chunk_no, dumps(request_dict(request))))
-            pending.append(((no, str(plan_job.source), str(plan_job.target), plan_job.shown, input_sha,
-                             len(rows), layouts.dump(lay), markdown, data), rows))
-            files += 1
-            items += len(rows)
-            if len(pending) >= 1000:
-                _flush(db, pending)
-        _flush(db, pending)
-        chunks = chunker.close()
+        # One transaction, committed (one fsync) once every chunk file is durable: a crash before
+        # that starts the prepare over from empty tables, so commits along the way would buy nothing.
+        with db.transaction() as tx:
+            db.clear(tx)
+            pending: list[tuple[tuple, list[tuple[str, str, int, int, int, str]]]] = []
+            for no, plan_job in enumerate(jobs):
+                loaded = load(plan_job)  # as local batch reads it: at most the input limit
+                if loaded.text is None:
+                    _skip(plan_job, loaded.why, o)
+                    continue
+                data, text = loaded.data, loaded.text
+                input_sha = sha256(data)
+                if journal is not None and journal.is_done(plan_job.source, plan_job.target,
+                                                           job.manifest["settings_id"], input_sha):
+                    _skip(plan_job, "already done", o)
+                    continue
+                markdown = plan_job.is_markdown if o.markdown_safe is None else o.markdown_safe
+                lay = layout(text, max_chars=o.max_chars, markdown_safe=markdown)
+                if not lay.units:
+                    _skip(plan_job, "nothing to rewrite (only code or front matter)", o)
+                    continue
+                rows = []
+                for unit_no, unit in enumerate(lay.units):
+                    request = build_request(plan_job, unit.core)
+                    cid = store.request_id(no, unit_no)
+                    line = (dumps(engine.line(cid, request)) + "\n").encode("utf-8")
+                    chunk_no = chunker.add(request.model or "", line, plan_job.shown)
+                    rows.append((cid, cid, no, unit_no, chunk_no, dumps(request_dict(request))))
+                pending.append(((no, str(plan_job.source), str(plan_job.target), plan_job.shown, input_sha,
+                                 len(rows), layouts.dump(lay), markdown, data), rows))
+                files += 1
+                items += len(rows)
+                if len(pending) >= 1000:  # many rows per statement, never the whole corpus in memory
+                    _insert(db, tx, pending)
+            _insert(db, tx, pending)
+            chunks = chunker.close()
     finally:
         chunker.abandon()
         if journal is not None:
@@ -228,12 +231,9 @@ def prepare(job: Job, jobs: Sequence[Any], build_request: BuildRequest, engine: 
     job.save()
 
 
-def _flush(db: Any, pending: list) -> None:
-    if not pending:
-        return
-    with db.transaction() as tx:
-        db.add_files(tx, [file_row for file_row, _ in pending])
-        db.add_items(tx, [row for _, rows in pending for row in rows])
+def _insert(db: Any, tx: Any, pending: list) -> None:
+    db.add_files(tx, [file_row for file_row, _ in pending])
+    db.add_items(tx, [row for _, rows in pending for row in rows])
     pending.clear()
 
 
