@@ -181,7 +181,35 @@ def prepare(job: Job, jobs: Sequence[Any], build_request: BuildRequest, engine: 
     db = job.items()
     journal = None if o.force else Journal()
     chunker = Chunker(job.path / "chunks", engine.limits)
+    settings_id = job.manifest["settings_id"]
     files = items = 0
+
+    def one_file(no: int, plan_job: Any) -> tuple[tuple, list[tuple]] | None:
+        """One file's request lines into the chunker; its files row and items rows, or None when skipped."""
+        loaded = load(plan_job)  # as local batch reads it: at most the input limit
+        if loaded.text is None:
+            _skip(plan_job, loaded.why, o)
+            return None
+        data, text = loaded.data, loaded.text
+        input_sha = sha256(data)
+        if journal is not None and journal.is_done(plan_job.source, plan_job.target, settings_id, input_sha):
+            _skip(plan_job, "already done", o)
+            return None
+        markdown = plan_job.is_markdown if o.markdown_safe is None else o.markdown_safe
+        lay = layout(text, max_chars=o.max_chars, markdown_safe=markdown)
+        if not lay.units:
+            _skip(plan_job, "nothing to rewrite (only code or front matter)", o)
+            return None
+        rows = []
+        for unit_no, unit in enumerate(lay.units):
+            request = build_request(plan_job, unit.core)
+            cid = store.request_id(no, unit_no)
+            line = (dumps(engine.line(cid, request)) + "\n").encode("utf-8")
+            chunk_no = chunker.add(request.model or "", line, plan_job.shown)
+            rows.append((cid, cid, no, unit_no, chunk_no, dumps(request_dict(request))))
+        return ((no, str(plan_job.source), str(plan_job.target), plan_job.shown, input_sha, len(rows),
+                 layouts.dump(lay), markdown, data), rows)
+
     try:
         # One transaction, committed (one fsync) once every chunk file is durable: a crash before
         # that starts the prepare over from empty tables, so commits along the way would buy nothing.
@@ -189,32 +217,12 @@ def prepare(job: Job, jobs: Sequence[Any], build_request: BuildRequest, engine: 
             db.clear(tx)
             pending: list[tuple[tuple, list[tuple[str, str, int, int, int, str]]]] = []
             for no, plan_job in enumerate(jobs):
-                loaded = load(plan_job)  # as local batch reads it: at most the input limit
-                if loaded.text is None:
-                    _skip(plan_job, loaded.why, o)
+                prepared = one_file(no, plan_job)
+                if prepared is None:
                     continue
-                data, text = loaded.data, loaded.text
-                input_sha = sha256(data)
-                if journal is not None and journal.is_done(plan_job.source, plan_job.target,
-                                                           job.manifest["settings_id"], input_sha):
-                    _skip(plan_job, "already done", o)
-                    continue
-                markdown = plan_job.is_markdown if o.markdown_safe is None else o.markdown_safe
-                lay = layout(text, max_chars=o.max_chars, markdown_safe=markdown)
-                if not lay.units:
-                    _skip(plan_job, "nothing to rewrite (only code or front matter)", o)
-                    continue
-                rows = []
-                for unit_no, unit in enumerate(lay.units):
-                    request = build_request(plan_job, unit.core)
-                    cid = store.request_id(no, unit_no)
-                    line = (dumps(engine.line(cid, request)) + "\n").encode("utf-8")
-                    chunk_no = chunker.add(request.model or "", line, plan_job.shown)
-                    rows.append((cid, cid, no, unit_no, chunk_no, dumps(request_dict(request))))
-                pending.append(((no, str(plan_job.source), str(plan_job.target), plan_job.shown, input_sha,
-                                 len(rows), layouts.dump(lay), markdown, data), rows))
+                pending.append(prepared)
                 files += 1
-                items += len(rows)
+                items += len(prepared[1])
                 if len(pending) >= 1000:  # many rows per statement, never the whole corpus in memory
                     _insert(db, tx, pending)
             _insert(db, tx, pending)
